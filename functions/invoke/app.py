@@ -1,0 +1,191 @@
+"""HTTP adapter: routes, the error responses, and the Lambda handler. Logic lives in the modules it imports."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import openai_compat
+from bedrock import Conversation, Reply, converse
+from config import MAX_BODY_BYTES, settings
+from errors import GatewayError, error_body, openai_error_body
+from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+ERRORS = {
+    status: {"description": "Error", "content": {"application/json": {"model": ErrorResponse}}}
+    for status in (400, 413, 422, 429, 502, 503, 504)
+}
+
+
+def request_id() -> str:
+    return app.current_event.request_context.request_id or "-"
+
+
+def call_model(conversation: Conversation) -> Reply:
+    """Converse plus the metrics and logs every model call gets."""
+    try:
+        reply = converse(conversation)
+    except GatewayError:
+        metrics.add_dimension("ModelId", conversation.model_id)
+        metrics.add_metric(name="BedrockErrors", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_dimension("ModelId", reply.model_id)
+    metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=reply.latency_ms)
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=reply.input_tokens)
+    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=reply.output_tokens)
+    logger.info(
+        "Model answered",
+        extra={
+            "model_id": reply.model_id,
+            "stop_reason": reply.stop_reason,
+            "input_tokens": reply.input_tokens,
+            "output_tokens": reply.output_tokens,
+        },
+    )
+    return reply
+
+
+# ---- routes ---------------------------------------------------------------------------------------------------
+
+
+@app.get("/health", summary="Liveness; no token, no AWS call")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@app.post("/invoke", summary="Ask the model (Converse)", responses={200: {"description": "The answer"}, **ERRORS})
+def invoke_post(body: InvokeRequest) -> InvokeResponse:
+    return InvokeResponse.from_reply(call_model(body.to_conversation()))
+
+
+@app.get(
+    "/invoke", summary="Ask the model with a query string", responses={200: {"description": "The answer"}, **ERRORS}
+)
+def invoke_get(inputText: Annotated[Text, Query(max_length=MAX_BODY_BYTES)]) -> InvokeResponse:  # noqa: N803
+    return InvokeResponse.from_reply(call_model(InvokeRequest(prompt=inputText).to_conversation()))
+
+
+@app.get("/models", summary="Models this gateway allows")
+def models() -> ModelList:
+    return ModelList(default=settings.default_model, models=list(settings.allowed_models))
+
+
+@app.post("/v1/chat/completions", summary="OpenAI-compatible chat completion")
+def chat_completions(body: openai_compat.ChatCompletionRequest) -> dict[str, Any]:
+    if body.user:
+        logger.append_keys(openai_user=body.user[:128])
+    reply = call_model(openai_compat.to_conversation(body))
+    return openai_compat.completion(reply, request_id())
+
+
+@app.get("/v1/models", summary="OpenAI-compatible model list")
+def openai_models() -> dict[str, Any]:
+    return openai_compat.model_list()
+
+
+# ---- errors: every failure leaves through here -----------------------------------------------------------------
+
+
+def error_payload(path: str, rid: str, err: GatewayError, **extra: Any) -> dict[str, Any]:
+    """/v1 routes answer in OpenAI's error shape, the others with {message, requestId, ...}."""
+    if path.startswith("/v1/"):
+        return openai_error_body(err.message, err.kind, code=err.code, param=err.param)
+    return error_body(err.message, rid, **extra)
+
+
+def error_response(err: GatewayError, **extra: Any) -> Response:
+    body = error_payload(app.current_event.path, request_id(), err, **extra)
+    return Response(
+        status_code=err.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=err.headers
+    )
+
+
+@app.exception_handler(GatewayError)
+def gateway_error(err: GatewayError) -> Response:
+    log = logger.warning if err.status < 500 else logger.error
+    log("Request failed", extra={"status": err.status, "reason": err.detail or err.message})
+    return error_response(err)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(GatewayError(400, "Request body is not valid JSON.", kind="invalid_request_error"))
+    fields = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+    logger.info("Invalid request", extra={"errors": fields})
+    if app.current_event.path.startswith("/v1/"):  # OpenAI clients expect 400 for invalid parameters
+        first = fields[0]
+        return error_response(
+            GatewayError(
+                400,
+                f"{first['field']}: {first['message']}",
+                kind="invalid_request_error",
+                param=first["field"].removeprefix("body."),
+            )
+        )
+    return error_response(GatewayError(422, "Request is invalid.", kind="invalid_request_error"), errors=fields)
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response:
+    return error_response(GatewayError(404, "No such route.", kind="invalid_request_error", code="not_found"))
+
+
+@app.exception_handler(Exception)
+def unexpected(_: Exception) -> Response:
+    logger.exception("Unexpected error")
+    return error_response(GatewayError(500, "Internal error."))
+
+
+def precheck(event: dict[str, Any]) -> GatewayError | None:
+    """What API Gateway lets through but the gateway refuses before parsing anything."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return GatewayError(
+            413, f"Request body is larger than {MAX_BODY_BYTES // 1024} KB.", kind="invalid_request_error"
+        )
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if body and content_type != "application/json":
+        return GatewayError(
+            415, "Send the body as JSON with Content-Type: application/json.", kind="invalid_request_error"
+        )
+    return None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    key_id = (((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}).get("keyId")
+    if key_id:
+        logger.append_keys(key_id=key_id)
+    rejected = precheck(event)
+    if rejected:
+        logger.warning("Request refused", extra={"status": rejected.status, "reason": rejected.message})
+        rid = (event.get("requestContext") or {}).get("requestId") or "-"
+        body = error_payload(event.get("rawPath") or "", rid, rejected)
+        return {
+            "statusCode": rejected.status,
+            "headers": {"Content-Type": "application/json", **rejected.headers},
+            "body": json.dumps(body),
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,83 @@
+"""Every failure the gateway reports, and the one table that maps AWS errors to HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from config import RETRY_AFTER_SECONDS
+
+
+class GatewayError(Exception):
+    """An error with the status and client-safe message to answer with. `detail` goes to logs only."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str = "api_error",
+        detail: str = "",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind  # OpenAI-style error type, also the metric dimension
+        self.detail = detail
+        self.code = code
+        self.param = param
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)} if self.status in (429, 503) else {}
+
+
+# Bedrock error code -> (status, message for the client, kind). Change an error mapping here.
+BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
+    "ValidationException": (400, "The model rejected the request as invalid.", "invalid_request_error"),
+    "ThrottlingException": (429, "Too many requests to the model; retry later.", "rate_limit_error"),
+    "ServiceQuotaExceededException": (429, "The model's quota is exhausted; retry later.", "rate_limit_error"),
+    "ModelTimeoutException": (504, "The model took too long to answer.", "timeout_error"),
+    "ModelNotReadyException": (503, "The model is not ready; retry later.", "service_unavailable"),
+    "ServiceUnavailableException": (503, "The model service is unavailable; retry later.", "service_unavailable"),
+    "AccessDeniedException": (502, "The gateway is not allowed to use this model.", "upstream_error"),
+    "ResourceNotFoundException": (502, "The gateway could not reach this model.", "upstream_error"),
+}
+READ_TIMEOUT = (504, "The model took too long to answer.", "timeout_error")
+CONNECTION_FAILED = (503, "The model service could not be reached; retry later.", "service_unavailable")
+UNEXPECTED = (500, "Internal error.", "api_error")
+
+
+def from_botocore(exc: Exception) -> GatewayError:
+    """Translate a botocore exception; the client sees only the table's message, logs get the AWS reason."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectionError,
+        ConnectTimeoutError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        status, message, kind = BEDROCK_ERRORS.get(code, UNEXPECTED)
+        return GatewayError(status, message, kind=kind, detail=f"{code}: {error.get('Message', '')}")
+    if isinstance(exc, ReadTimeoutError):
+        status, message, kind = READ_TIMEOUT
+    elif isinstance(exc, (ConnectTimeoutError, ConnectionError, ConnectionClosedError)):
+        status, message, kind = CONNECTION_FAILED
+    else:
+        status, message, kind = UNEXPECTED
+    return GatewayError(status, message, kind=kind, detail=f"{type(exc).__name__}: {exc}")
+
+
+def error_body(message: str, request_id: str, **extra: Any) -> dict[str, Any]:
+    """The JSON every /invoke-style error answers with."""
+    return {"message": message, "requestId": request_id, **extra}
+
+
+def openai_error_body(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error shape, so the openai SDK raises its typed errors."""
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}

@@ -1,0 +1,122 @@
+"""Request and response bodies of /invoke and /models. Field limits come from config; change them there."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bedrock import Conversation, Reply
+from config import MAX_STOP_SEQUENCES, settings
+
+# Text that is not blank: Bedrock rejects blank content, so it is a 422 here rather than a paid round trip.
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+def check_model(model_id: str | None) -> str:
+    """The model to call: the default, or an allowlisted id (anything else is a validation error)."""
+    if model_id is None:
+        return settings.default_model
+    if model_id not in settings.allowed_models:
+        raise ValueError("model is not in this gateway's allowlist (GET /models lists them)")
+    return model_id
+
+
+class TextBlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Text
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: Text | Annotated[list[TextBlock], Field(min_length=1)]
+
+    def to_converse(self) -> dict[str, object]:
+        blocks = [{"text": self.content}] if isinstance(self.content, str) else [b.model_dump() for b in self.content]
+        return {"role": self.role, "content": blocks}
+
+
+class InvokeRequest(BaseModel):
+    """Either `prompt` or `messages` (Converse style: starts with user, roles alternate)."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: Text | None = None
+    messages: Annotated[list[Message], Field(min_length=1)] | None = None
+    system: Text | None = None
+    modelId: Annotated[str | None, AfterValidator(check_model)] = Field(None, validate_default=True)
+    maxTokens: Annotated[int, Field(ge=1, le=settings.max_output_tokens)] | None = None
+    temperature: Annotated[float, Field(ge=0, le=1)] | None = None
+    topP: Annotated[float, Field(ge=0, le=1)] | None = None
+    stopSequences: Annotated[list[Text], Field(max_length=MAX_STOP_SEQUENCES)] | None = None
+
+    @field_validator("messages")
+    @classmethod
+    def _alternate(cls, messages: list[Message] | None) -> list[Message] | None:
+        roles = [m.role for m in messages or []]
+        if roles and (roles[0] != "user" or any(a == b for a, b in pairwise(roles))):
+            raise ValueError("messages must start with user and alternate user/assistant")
+        return messages
+
+    @model_validator(mode="after")
+    def _one_input(self) -> InvokeRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of prompt or messages")
+        return self
+
+    def to_conversation(self) -> Conversation:
+        messages = (
+            [m.to_converse() for m in self.messages]
+            if self.messages
+            else [{"role": "user", "content": [{"text": self.prompt}]}]
+        )
+        return Conversation(
+            model_id=self.modelId or settings.default_model,
+            messages=messages,
+            system=[self.system] if self.system else [],
+            max_tokens=self.maxTokens,
+            temperature=self.temperature,
+            top_p=self.topP,
+            stop=self.stopSequences or [],
+        )
+
+
+class Usage(BaseModel):
+    inputTokens: int
+    outputTokens: int
+    totalTokens: int
+
+
+class InvokeResponse(BaseModel):
+    modelId: str
+    output: str
+    stopReason: str
+    usage: Usage
+    latencyMs: int
+
+    @classmethod
+    def from_reply(cls, reply: Reply) -> InvokeResponse:
+        return cls(
+            modelId=reply.model_id,
+            output=reply.output,
+            stopReason=reply.stop_reason,
+            usage=Usage(
+                inputTokens=reply.input_tokens, outputTokens=reply.output_tokens, totalTokens=reply.total_tokens
+            ),
+            latencyMs=reply.latency_ms,
+        )
+
+
+class ModelList(BaseModel):
+    default: str
+    models: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    requestId: str
