@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Creates (or refreshes) the project's virtualenvs from pinned requirements; a no-op when nothing changed.
+#   .venv      Python 3.12: functions' dependencies + test tools
+#   .venv-sam  Python 3.12: aws-sam-cli, kept apart because it pins its own boto3/pydantic
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python312() {
+  local candidate
+  for candidate in "${PYTHON312:-}" "$(command -v python3.12 2>/dev/null || true)" \
+                   "$(PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || true)" \
+                   "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n1)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+PY=$(find_python312) || {
+  echo "ERROR: Python 3.12 (the Lambda runtime's version) was not found." >&2
+  echo "  next: install it (e.g. 'pyenv install 3.12' or your OS package), or set PYTHON312=/path/to/python3.12" >&2
+  exit 2
+}
+
+# pip on this kind of machine warns about missing local index folders on every package: keep the output readable.
+quiet_pip() { "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true; return "${PIPESTATUS[0]}"; }
+
+make_venv() {  # name, requirements file, step label, other files the requirements include
+  local venv=$1 requirements=$2 step=$3 stamp hash
+  hash=$(cat "$requirements" "${@:4}" | sha256sum | cut -c1-16)
+  stamp="$venv/.requirements-$hash"
+  if [ -f "$stamp" ]; then
+    echo "==> [$step] $venv is up to date"
+    return
+  fi
+  echo "==> [$step] creating $venv from $requirements (first time: about a minute)"
+  rm -rf "$venv"
+  "$PY" -m venv "$venv"
+  quiet_pip "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
+  if ! quiet_pip "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$requirements"; then
+    echo "ERROR: installing $requirements into $venv failed." >&2
+    echo "  next: check that PyPI is reachable (pip config list), then run 'make clean-venv' and retry" >&2
+    exit 2
+  fi
+  touch "$stamp"
+  echo "    done: $("$venv/bin/python" --version) in $venv"
+}
+
+make_venv .venv requirements-dev.txt "setup 1/2" functions/*/requirements.txt
+make_venv .venv-sam requirements-sam.txt "setup 2/2"
