@@ -48,7 +48,7 @@ openapi: setup ## regenerate docs/openapi.json from the routes
 	@$(VENV_PY) scripts/openapi.py > docs/openapi.json && echo "==> docs/openapi.json updated"
 
 token: setup ## create or rotate the API token in SSM (TOKEN_PARAMETER=..., AWS credentials needed)
-	@$(VENV_PY) scripts/token.py --parameter $(TOKEN_PARAMETER)
+	@$(VENV_PY) scripts/api_token.py --parameter $(TOKEN_PARAMETER)
 
 api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output ApiUrl

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import binascii
+import contextlib
 import json
 import os
 import signal
@@ -41,8 +42,9 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def reply_for(messages: list[dict[str, Any]], system: list[str], max_tokens: int | None,
-              stop: list[str]) -> tuple[str, str, int, int]:
+def reply_for(
+    messages: list[dict[str, Any]], system: list[str], max_tokens: int | None, stop: list[str]
+) -> tuple[str, str, int, int]:
     """(output, stopReason, inputTokens, outputTokens): the echo of the last user text, token = word."""
     texts = [b.get("text", "") for m in messages for b in m.get("content", []) if isinstance(b, dict)]
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {"content": []})
@@ -58,6 +60,7 @@ def reply_for(messages: list[dict[str, Any]], system: list[str], max_tokens: int
 
 # ---- application/vnd.amazon.eventstream ------------------------------------------------------------------------
 
+
 def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
     return struct.pack("B", len(raw_name)) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
@@ -65,8 +68,11 @@ def _header(name: str, value: str) -> bytes:
 
 def event_frame(event_type: str, payload: dict[str, Any]) -> bytes:
     """One eventstream message: prelude (lengths + CRC), headers, JSON payload, message CRC."""
-    headers = _header(":event-type", event_type) + _header(":content-type", "application/json") + _header(
-        ":message-type", "event")
+    headers = (
+        _header(":event-type", event_type)
+        + _header(":content-type", "application/json")
+        + _header(":message-type", "event")
+    )
     body = json.dumps(payload).encode()
     total = 12 + len(headers) + len(body) + 4
     prelude = struct.pack(">II", total, len(headers))
@@ -84,8 +90,9 @@ class BedrockHandler(BaseHTTPRequestHandler):
         if os.environ.get("STANDIN_VERBOSE"):
             sys.stderr.write("bedrock-standin: " + fmt % args + "\n")
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -96,16 +103,17 @@ class BedrockHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, status: int, code: str, message: str) -> None:
-        self._send(status, json.dumps({"message": message}).encode(),
-                   headers={"x-amzn-ErrorType": f"{code}:{ERROR_NAMESPACE}"})
+        self._send(
+            status, json.dumps({"message": message}).encode(), headers={"x-amzn-ErrorType": f"{code}:{ERROR_NAMESPACE}"}
+        )
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/health":
             self._send(200, b'{"status": "ok"}')
         else:
             self._error(404, "UnknownOperationException", "Unknown operation")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         parts = self.path.split("?")[0].split("/")
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -122,7 +130,9 @@ class BedrockHandler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
-            self._error(400, "ValidationException", "Malformed input request, please reformat your input and try again.")
+            self._error(
+                400, "ValidationException", "Malformed input request, please reformat your input and try again."
+            )
             return
         if operation == "invoke":
             self._invoke_model(model_id, body)
@@ -136,46 +146,80 @@ class BedrockHandler(BaseHTTPRequestHandler):
             return
         config = body.get("inferenceConfig") or {}
         system = [s.get("text", "") for s in body.get("system") or []]
-        output, reason, tokens_in, tokens_out = reply_for(messages, system, config.get("maxTokens"),
-                                                          config.get("stopSequences") or [])
+        output, reason, tokens_in, tokens_out = reply_for(
+            messages, system, config.get("maxTokens"), config.get("stopSequences") or []
+        )
         usage = {"inputTokens": tokens_in, "outputTokens": tokens_out, "totalTokens": tokens_in + tokens_out}
         if not stream:
-            self._send(200, json.dumps({
-                "output": {"message": {"role": "assistant", "content": [{"text": output}]}},
-                "stopReason": reason, "usage": usage, "metrics": {"latencyMs": 1},
-            }).encode())
+            self._send(
+                200,
+                json.dumps(
+                    {
+                        "output": {"message": {"role": "assistant", "content": [{"text": output}]}},
+                        "stopReason": reason,
+                        "usage": usage,
+                        "metrics": {"latencyMs": 1},
+                    }
+                ).encode(),
+            )
             return
-        chunks = [output[i:i + 16] for i in range(0, len(output), 16)] or [""]
+        chunks = [output[i : i + 16] for i in range(0, len(output), 16)] or [""]
         frames = [event_frame("messageStart", {"role": "assistant"})]
         frames += [event_frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": c}}) for c in chunks]
-        frames += [event_frame("contentBlockStop", {"contentBlockIndex": 0}),
-                   event_frame("messageStop", {"stopReason": reason}),
-                   event_frame("metadata", {"usage": usage, "metrics": {"latencyMs": 1}})]
+        frames += [
+            event_frame("contentBlockStop", {"contentBlockIndex": 0}),
+            event_frame("messageStop", {"stopReason": reason}),
+            event_frame("metadata", {"usage": usage, "metrics": {"latencyMs": 1}}),
+        ]
         self._send(200, b"".join(frames), content_type="application/vnd.amazon.eventstream")
 
     def _invoke_model(self, model_id: str, body: dict[str, Any]) -> None:
         if "inputText" in body:  # Amazon Titan Text
             config = body.get("textGenerationConfig") or {}
             messages = [{"role": "user", "content": [{"text": str(body["inputText"])}]}]
-            output, reason, tokens_in, tokens_out = reply_for(messages, [], config.get("maxTokenCount"),
-                                                              config.get("stopSequences") or [])
+            output, reason, tokens_in, tokens_out = reply_for(
+                messages, [], config.get("maxTokenCount"), config.get("stopSequences") or []
+            )
             titan_reason = {"end_turn": "FINISH", "max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}
-            self._send(200, json.dumps({"inputTextTokenCount": tokens_in, "results": [
-                {"tokenCount": tokens_out, "outputText": output, "completionReason": titan_reason[reason]}]}).encode())
+            self._send(
+                200,
+                json.dumps(
+                    {
+                        "inputTextTokenCount": tokens_in,
+                        "results": [
+                            {"tokenCount": tokens_out, "outputText": output, "completionReason": titan_reason[reason]}
+                        ],
+                    }
+                ).encode(),
+            )
             return
         if "messages" in body:  # Amazon Nova / messages-v1 shape
-            messages = [{"role": m.get("role"), "content": [c for c in m.get("content", []) if isinstance(c, dict)]}
-                        for m in body["messages"]]
+            messages = [
+                {"role": m.get("role"), "content": [c for c in m.get("content", []) if isinstance(c, dict)]}
+                for m in body["messages"]
+            ]
             config = body.get("inferenceConfig") or {}
             system = [s.get("text", "") for s in body.get("system") or []]
-            output, reason, tokens_in, tokens_out = reply_for(messages, system, config.get("maxTokens") or
-                                                              config.get("max_new_tokens"), config.get("stopSequences") or [])
-            self._send(200, json.dumps({
-                "output": {"message": {"role": "assistant", "content": [{"text": output}]}},
-                "stopReason": reason,
-                "usage": {"inputTokens": tokens_in, "outputTokens": tokens_out,
-                          "totalTokens": tokens_in + tokens_out},
-            }).encode())
+            output, reason, tokens_in, tokens_out = reply_for(
+                messages,
+                system,
+                config.get("maxTokens") or config.get("max_new_tokens"),
+                config.get("stopSequences") or [],
+            )
+            self._send(
+                200,
+                json.dumps(
+                    {
+                        "output": {"message": {"role": "assistant", "content": [{"text": output}]}},
+                        "stopReason": reason,
+                        "usage": {
+                            "inputTokens": tokens_in,
+                            "outputTokens": tokens_out,
+                            "totalTokens": tokens_in + tokens_out,
+                        },
+                    }
+                ).encode(),
+            )
             return
         self._error(400, "ValidationException", "Malformed input request: expected inputText or messages.")
 
@@ -200,10 +244,8 @@ def main() -> None:
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"bedrock-standin: listening on http://{args.host}:{args.port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     server.server_close()
 
 

@@ -15,6 +15,7 @@ authorizer events, and the authorizer result cache (per identity source, Authori
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ WORKER = Path(__file__).with_name("lambda_worker.py")
 DOCKER_HOST_ALIAS = "host.docker.internal"  # env.json is written for containers; workers run on the host
 
 
-class WorkerDied(RuntimeError):
+class WorkerDiedError(RuntimeError):
     pass
 
 
@@ -47,7 +48,10 @@ class Worker:
         env = {**env, "LAMBDA_WORKER_FDS": f"{to_child_r},{from_child_w}"}
         self.name = config.name
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and worker script
-            [python, "-u", str(WORKER)], env=env, cwd=config.code_abs_path, pass_fds=(to_child_r, from_child_w),
+            [python, "-u", str(WORKER)],
+            env=env,
+            cwd=config.code_abs_path,
+            pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
         )
         os.close(to_child_r)
@@ -62,7 +66,7 @@ class Worker:
                 raise TimeoutError
             chunk = os.read(self._from_child, remaining)
             if not chunk:
-                raise WorkerDied(f"{self.name} worker exited with {self.process.wait()}")
+                raise WorkerDiedError(f"{self.name} worker exited with {self.process.wait()}")
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
@@ -73,17 +77,16 @@ class Worker:
         return self._read_exact(size, deadline)
 
     def invoke(self, event: str, request_id: str, timeout: float) -> bytes:
-        message = json.dumps({"event": event, "requestId": request_id,
-                              "deadlineMs": int((time.time() + timeout) * 1000)}).encode()
+        message = json.dumps(
+            {"event": event, "requestId": request_id, "deadlineMs": int((time.time() + timeout) * 1000)}
+        ).encode()
         os.write(self._to_child, struct.pack(">I", len(message)) + message)
         return self._read(timeout)
 
     def stop(self) -> None:
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -162,8 +165,10 @@ class ApiGatewayParity:
     def remember(self, function: str, event: dict[str, Any], response: bytes) -> None:
         if self.ttl > 0 and self.is_authorizer_event(event):
             with self._lock:
-                self._cache[(function, json.dumps(event.get("identitySource")))] = (time.monotonic() + self.ttl,
-                                                                                   response)
+                self._cache[(function, json.dumps(event.get("identitySource")))] = (
+                    time.monotonic() + self.ttl,
+                    response,
+                )
 
 
 class WorkerRuntime:
@@ -192,8 +197,12 @@ class WorkerRuntime:
         try:
             started = time.monotonic()
             worker = Worker(self.python, config, environment_for(config), self.init_timeout)
-            LOG.info("%s: new warm worker (pid %s), init %.0f ms", config.name, worker.process.pid,
-                     (time.monotonic() - started) * 1000)
+            LOG.info(
+                "%s: new warm worker (pid %s), init %.0f ms",
+                config.name,
+                worker.process.pid,
+                (time.monotonic() - started) * 1000,
+            )
             return worker
         except BaseException:
             self._release(config, None)
@@ -208,8 +217,16 @@ class WorkerRuntime:
                 pool.idle.append(worker)
             pool.ready.notify()
 
-    def invoke(self, function_config: Any, event: str, tenant_id: Any = None, *args: Any,
-               stdout: Any = None, stderr: Any = None, **kwargs: Any) -> None:
+    def invoke(
+        self,
+        function_config: Any,
+        event: str,
+        tenant_id: Any = None,
+        *args: Any,
+        stdout: Any = None,
+        stderr: Any = None,
+        **kwargs: Any,
+    ) -> None:
         parsed = self.parity.fix_event(json.loads(event))
         response = self.parity.cached(function_config.name, parsed)
         if response is None:
@@ -228,9 +245,10 @@ class WorkerRuntime:
             worker.stop()
             self._release(config, None)
             LOG.error("%s: Task timed out after %.2f seconds (request %s)", config.name, config.timeout, request_id)
-            return json.dumps({"errorMessage": f"Task timed out after {config.timeout:.2f} seconds",
-                               "errorType": "Sandbox.Timedout"}).encode()
-        except (WorkerDied, OSError) as exc:
+            return json.dumps(
+                {"errorMessage": f"Task timed out after {config.timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+            ).encode()
+        except (WorkerDiedError, OSError) as exc:
             worker.stop()
             self._release(config, None)
             LOG.error("%s: worker failed: %s", config.name, exc)
@@ -266,8 +284,15 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
-def serve(template: Path, env_vars: Path | None, overrides: dict[str, str], host: str, port: int, python: str,
-          max_workers: int) -> None:
+def serve(
+    template: Path,
+    env_vars: Path | None,
+    overrides: dict[str, str],
+    host: str,
+    port: int,
+    python: str,
+    max_workers: int,
+) -> None:
     """Blocks until SIGINT/SIGTERM; stops every worker it started."""
     from samcli.commands.local.cli_common.invoke_context import ContainersMode, InvokeContext
     from samcli.commands.local.lib.local_api_service import LocalApiService
@@ -292,10 +317,15 @@ def serve(template: Path, env_vars: Path | None, overrides: dict[str, str], host
             aws_region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         ) as context:
             context._lambda_runtimes = {ContainersMode.WARM: runtime, ContainersMode.COLD: runtime}
-            LOG.info("Docker-free emulator: authorizer cache %ss, up to %s warm workers per function", ttl,
-                     max_workers)
-            LocalApiService(lambda_invoke_context=context, port=port, host=host, static_dir=None,
-                            disable_authorizer=False, ssl_context=None).start()
+            LOG.info("Docker-free emulator: authorizer cache %ss, up to %s warm workers per function", ttl, max_workers)
+            LocalApiService(
+                lambda_invoke_context=context,
+                port=port,
+                host=host,
+                static_dir=None,
+                disable_authorizer=False,
+                ssl_context=None,
+            ).start()
     finally:
         runtime.shutdown()
 
@@ -307,13 +337,23 @@ def main() -> None:
     parser.add_argument("--parameter-overrides", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--python", default=os.environ.get("LAMBDA_PYTHON", "python3.12"),
-                        help="interpreter that runs the functions (Python 3.12, like the Lambda runtime)")
+    parser.add_argument(
+        "--python",
+        default=os.environ.get("LAMBDA_PYTHON", "python3.12"),
+        help="interpreter that runs the functions (Python 3.12, like the Lambda runtime)",
+    )
     parser.add_argument("--max-workers", type=int, default=4)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    serve(args.template, args.env_vars, parse_overrides(args.parameter_overrides), args.host, args.port,
-          args.python, args.max_workers)
+    serve(
+        args.template,
+        args.env_vars,
+        parse_overrides(args.parameter_overrides),
+        args.host,
+        args.port,
+        args.python,
+        args.max_workers,
+    )
 
 
 if __name__ == "__main__":

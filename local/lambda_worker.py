@@ -25,7 +25,9 @@ class Context:
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:123456789012:function:{self.function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ.get('AWS_REGION', 'us-east-1')}:123456789012:function:{self.function_name}"
+        )
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self.log_stream_name = "local"
         self._deadline_ms = deadline_ms
@@ -61,8 +63,13 @@ def main() -> None:
             payload = json.dumps(result).encode()
         except Exception as exc:  # reported the way the Lambda runtime reports an unhandled error
             traceback.print_exc()
-            payload = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__,
-                                  "stackTrace": traceback.format_tb(exc.__traceback__)}).encode()
+            payload = json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                }
+            ).encode()
         sys.stdout.flush()
         sys.stderr.flush()
         write_message(outbound, payload)

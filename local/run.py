@@ -55,8 +55,12 @@ def port_free(port: int) -> bool:
 def docker_available() -> bool:
     if not shutil.which("docker"):
         return False
-    probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=10,
-                           check=False)
+    probe = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"],  # noqa: S607 - the docker CLI from PATH
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
     return probe.returncode == 0
 
 
@@ -64,7 +68,7 @@ def template_default(name: str) -> str:
     """A parameter's default from template.yaml (plain text scan: no YAML parser needed for one value)."""
     lines = (ROOT / "template.yaml").read_text().splitlines()
     start = lines.index(f"  {name}:")
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.strip().startswith("Default:"):
             return line.split("Default:", 1)[1].strip()
     raise KeyError(name)
@@ -80,17 +84,29 @@ class Stack:
         self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         self.parameter = template_default("TokenParameterName")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - dummy keys
-                        AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION, SAM_CLI_TELEMETRY="0",
-                        # SAM asks STS for the account id: answer from moto instead of timing out offline.
-                        AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{SSM_PORT}")
+        self.env.update(
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - dummy keys
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            SAM_CLI_TELEMETRY="0",
+            # SAM asks STS for the account id: answer from moto instead of timing out offline.
+            AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{SSM_PORT}",
+        )
 
     def start(self, name: str, command: list[str], to_terminal: bool = False) -> subprocess.Popen[bytes]:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"{name}.log"
         out: Any = None if to_terminal else log.open("wb")
-        process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None,  # noqa: S603
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(  # noqa: S603 - commands built here, not from input
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.processes.append((name, process, log))
         return process
 
@@ -101,8 +117,10 @@ class Stack:
             if process.poll() is not None:
                 log = LOGS / f"{name}.log"
                 tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(output went to the terminal)"
-                fail(f"{name} exited with status {process.returncode} while starting:\n{tail}",
-                     f"read {log}; re-run `make local` after fixing what it says")
+                fail(
+                    f"{name} exited with status {process.returncode} while starting:\n{tail}",
+                    f"read {log}; re-run `make local` after fixing what it says",
+                )
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 - loopback only
                 return
@@ -136,26 +154,50 @@ class Stack:
     def put_token(self, value: str) -> None:
         import boto3
 
-        ssm = boto3.client("ssm", endpoint_url=f"http://127.0.0.1:{SSM_PORT}", region_name=REGION,
-                           aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+        ssm = boto3.client(
+            "ssm",
+            endpoint_url=f"http://127.0.0.1:{SSM_PORT}",
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto dummy key
+        )
         ssm.put_parameter(Name=self.parameter, Value=value, Type="SecureString", Overwrite=True)
 
     def start_bedrock(self, host: str) -> None:
         say("2/4", f"Bedrock Runtime stand-in on {host}:{BEDROCK_PORT}")
-        self.start("bedrock", [sys.executable, str(ROOT / "local" / "bedrock_standin.py"), "--host", host,
-                               "--port", str(BEDROCK_PORT)])
+        self.start(
+            "bedrock",
+            [sys.executable, str(ROOT / "local" / "bedrock_standin.py"), "--host", host, "--port", str(BEDROCK_PORT)],
+        )
         self.wait_for("bedrock", f"http://127.0.0.1:{BEDROCK_PORT}/health", 30)
 
     def build(self, sam: str) -> None:
         say("3/4", "sam build for x86_64 (first run ~10 s, then cached)")
         started = time.monotonic()
         result = subprocess.run(  # noqa: S603
-            [sam, "build", "--cached", "--parallel", "--build-dir", str(BUILD_DIR), "--cache-dir",
-             str(ROOT / ".aws-sam" / "local-cache"), "--parameter-overrides", *LOCAL_OVERRIDES],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, check=False)
+            [
+                sam,
+                "build",
+                "--cached",
+                "--parallel",
+                "--build-dir",
+                str(BUILD_DIR),
+                "--cache-dir",
+                str(ROOT / ".aws-sam" / "local-cache"),
+                "--parameter-overrides",
+                *LOCAL_OVERRIDES,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if result.returncode:
-            fail(f"sam build failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",
-                 "fix the error above (a requirements.txt pin?) and run again")
+            fail(
+                f"sam build failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",
+                "fix the error above (a requirements.txt pin?) and run again",
+            )
         print(f"    built in {time.monotonic() - started:.1f} s", flush=True)
 
     def start_api(self, sam: str, docker: bool, lambda_python: str) -> None:
@@ -163,15 +205,41 @@ class Stack:
         template = str(BUILD_DIR / "template.yaml")
         if docker:
             say("4/4", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
-            command = [sam, "local", "start-api", "-t", template, "--port", str(self.port), "--env-vars", env_vars,
-                       "--warm-containers", "EAGER", "--skip-pull-image", "--add-host",
-                       "host.docker.internal:host-gateway", "--parameter-overrides", *LOCAL_OVERRIDES]
+            command = [
+                sam,
+                "local",
+                "start-api",
+                "-t",
+                template,
+                "--port",
+                str(self.port),
+                "--env-vars",
+                env_vars,
+                "--warm-containers",
+                "EAGER",
+                "--skip-pull-image",
+                "--add-host",
+                "host.docker.internal:host-gateway",
+                "--parameter-overrides",
+                *LOCAL_OVERRIDES,
+            ]
             timeout = 300
         else:
             say("4/4", f"SAM's API emulator, no Docker (warm worker processes) on 127.0.0.1:{self.port}")
-            command = [str(Path(sam).with_name("python")), str(ROOT / "local" / "emulator.py"), "--template", template,
-                       "--env-vars", env_vars, "--port", str(self.port), "--python", lambda_python,
-                       "--parameter-overrides", *LOCAL_OVERRIDES]
+            command = [
+                str(Path(sam).with_name("python")),
+                str(ROOT / "local" / "emulator.py"),
+                "--template",
+                template,
+                "--env-vars",
+                env_vars,
+                "--port",
+                str(self.port),
+                "--python",
+                lambda_python,
+                "--parameter-overrides",
+                *LOCAL_OVERRIDES,
+            ]
             timeout = 90
         self.start("api", command, to_terminal=self.interactive)
         self.wait_for("api", f"http://127.0.0.1:{self.port}/health", timeout)
@@ -180,18 +248,27 @@ class Stack:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sam", required=True, help="the sam executable (pinned, in its own virtualenv)")
-    parser.add_argument("--lambda-python", default=getattr(sys, "_base_executable", sys.executable),
-                        help="Python 3.12 that runs the functions without Docker")
+    parser.add_argument(
+        "--lambda-python",
+        default=getattr(sys, "_base_executable", sys.executable),
+        help="Python 3.12 that runs the functions without Docker",
+    )
     parser.add_argument("--mode", choices=["auto", "docker", "no-docker"], default="auto")
     parser.add_argument("--exec", nargs=argparse.REMAINDER, help="run this command against the API, then stop")
     args = parser.parse_args()
 
     port = int(os.environ.get("LOCAL_API_PORT", "3000"))
     token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(32)
-    for wanted, what in ((port, "LOCAL_API_PORT"), (SSM_PORT, "the SSM stand-in"), (BEDROCK_PORT, "the Bedrock stand-in")):
+    for wanted, what in (
+        (port, "LOCAL_API_PORT"),
+        (SSM_PORT, "the SSM stand-in"),
+        (BEDROCK_PORT, "the Bedrock stand-in"),
+    ):
         if not port_free(wanted):
-            fail(f"port {wanted} ({what}) is already in use",
-                 "stop the other `make local` (or whatever listens there), or set LOCAL_API_PORT")
+            fail(
+                f"port {wanted} ({what}) is already in use",
+                "stop the other `make local` (or whatever listens there), or set LOCAL_API_PORT",
+            )
     docker = args.mode == "docker" or (args.mode == "auto" and docker_available())
     host = "0.0.0.0" if docker else "127.0.0.1"  # noqa: S104 - containers reach the stand-ins via the bridge
     stack = Stack(port, token, interactive=not args.exec)
@@ -209,14 +286,25 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         print(f"\nReady in {time.monotonic() - started:.1f} s: {url}  (token parameter {stack.parameter})", flush=True)
         if args.exec:
-            env = {**stack.env, "API_URL": url, "API_TOKEN": token, "LOCAL_SSM_ENDPOINT": f"http://127.0.0.1:{SSM_PORT}",
-                   "LOCAL_BEDROCK_ENDPOINT": f"http://127.0.0.1:{BEDROCK_PORT}", "LOCAL_TOKEN_PARAMETER": stack.parameter,
-                   "LOCAL_LOG_DIR": str(LOGS), "LOCAL_API_MODE": "docker" if docker else "no-docker"}
+            env = {
+                **stack.env,
+                "API_URL": url,
+                "API_TOKEN": token,
+                "LOCAL_SSM_ENDPOINT": f"http://127.0.0.1:{SSM_PORT}",
+                "LOCAL_BEDROCK_ENDPOINT": f"http://127.0.0.1:{BEDROCK_PORT}",
+                "LOCAL_TOKEN_PARAMETER": stack.parameter,
+                "LOCAL_LOG_DIR": str(LOGS),
+                "LOCAL_API_MODE": "docker" if docker else "no-docker",
+            }
             return subprocess.run(args.exec, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
         body = json.dumps({"prompt": "Hello from make local"})
-        print(f"Try it (dev token below is for this local run only):\n\n"
-              f"  curl -s {url}/invoke -H 'Authorization: Bearer {token}' -H 'content-type: application/json' -d '{body}'\n\n"
-              f"Logs: {LOGS}. Ctrl-C stops everything.", flush=True)
+        print(
+            f"Try it (dev token below is for this local run only):\n\n"
+            f"  curl -s {url}/invoke -H 'Authorization: Bearer {token}' \\\n"
+            f"       -H 'content-type: application/json' -d '{body}'\n\n"
+            f"Logs: {LOGS}. Ctrl-C stops everything.",
+            flush=True,
+        )
         api = next(p for n, p, _ in stack.processes if n == "api")
         api.wait()
         return api.returncode

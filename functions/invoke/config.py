@@ -28,7 +28,7 @@ class Settings:
             allowed_models=tuple(dict.fromkeys([default, *extra])),
             max_output_tokens=int(os.getenv("MAX_OUTPUT_TOKENS", "1024")),
             connect_timeout=float(os.getenv("BEDROCK_CONNECT_TIMEOUT", "2")),
-            read_timeout=float(os.getenv("BEDROCK_READ_TIMEOUT", "12")),
+            read_timeout=float(os.getenv("BEDROCK_READ_TIMEOUT", "11")),
             max_attempts=int(os.getenv("BEDROCK_MAX_ATTEMPTS", "2")),
         )
 

@@ -12,12 +12,12 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from discovery import NoTarget, Target, from_environment  # noqa: E402
+from discovery import NoTargetError, Target, from_environment
 
 try:
     TARGET: Target | None = from_environment()
     SKIP_REASON = ""
-except NoTarget as missing:
+except NoTargetError as missing:
     TARGET, SKIP_REASON = None, str(missing)
 
 TIMEOUT = 35  # a little over API Gateway's 30 s

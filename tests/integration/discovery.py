@@ -16,7 +16,7 @@ class Target:
     local: bool  # the local emulation: stand-ins reachable, fault.* models allowlisted
 
 
-class NoTarget(LookupError):
+class NoTargetError(LookupError):
     """Neither API_URL/API_TOKEN nor STACK_NAME is set."""
 
 
@@ -31,13 +31,15 @@ def discover(env: Mapping[str, str], cloudformation: Any = None, ssm: Any = None
         return Target(env["API_URL"].rstrip("/"), env["API_TOKEN"], local=bool(env.get("LOCAL_SSM_ENDPOINT")))
     stack = env.get("STACK_NAME")
     if not stack:
-        raise NoTarget("set API_URL and API_TOKEN, or STACK_NAME of a deployed stack (or run `make test`)")
+        raise NoTargetError("set API_URL and API_TOKEN, or STACK_NAME of a deployed stack (or run `make test`)")
     if cloudformation is None or ssm is None:
         import boto3
 
         cloudformation, ssm = cloudformation or boto3.client("cloudformation"), ssm or boto3.client("ssm")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-               .get("Outputs", [])}
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    }
     value = ssm.get_parameter(Name=outputs["TokenParameterName"], WithDecryption=True)["Parameter"]["Value"]
     return Target(outputs["ApiUrl"].rstrip("/"), first_token(value), local=False)
 

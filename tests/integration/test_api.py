@@ -61,11 +61,16 @@ def test_post_prompt_echoes_with_usage_that_adds_up(api: Api) -> None:
 
 @pytest.mark.local_only
 def test_post_messages_echoes_the_last_user_turn(api: Api) -> None:
-    response = api.invoke({"system": "be brief", "messages": [
-        {"role": "user", "content": "first question"},
-        {"role": "assistant", "content": [{"text": "first answer"}]},
-        {"role": "user", "content": [{"text": "second question"}]},
-    ]})
+    response = api.invoke(
+        {
+            "system": "be brief",
+            "messages": [
+                {"role": "user", "content": "first question"},
+                {"role": "assistant", "content": [{"text": "first answer"}]},
+                {"role": "user", "content": [{"text": "second question"}]},
+            ],
+        }
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["output"] == "echo: second question"
@@ -102,8 +107,9 @@ def test_invalid_input_is_422_with_field_paths(payload: dict[str, Any], field: s
 
 
 def test_body_over_256_kb_is_413(api: Api) -> None:
-    response = api.call("POST", "/invoke", data=json.dumps({"prompt": "x" * 300_000}),
-                        headers={"content-type": "application/json"})
+    response = api.call(
+        "POST", "/invoke", data=json.dumps({"prompt": "x" * 300_000}), headers={"content-type": "application/json"}
+    )
     assert_error(response, 413)
 
 
@@ -135,9 +141,20 @@ def test_bedrock_faults_map_to_statuses(model: str, status: int, api: Api) -> No
         assert time.monotonic() - started < 10
 
 
-BAD_INPUTS: list[Any] = [None, [], "string", 0, {"prompt": None}, {"prompt": ["a"]}, {"messages": [{}]},
-                         {"messages": [{"role": "user"}]}, {"prompt": "a", "topP": 2}, {"prompt": "a" * 10, "x": 1},
-                         {"prompt": "\u0000\ud7ff\U0001f600"}, {"prompt": "a", "stopSequences": "END"}]
+BAD_INPUTS: list[Any] = [
+    None,
+    [],
+    "string",
+    0,
+    {"prompt": None},
+    {"prompt": ["a"]},
+    {"messages": [{}]},
+    {"messages": [{"role": "user"}]},
+    {"prompt": "a", "topP": 2},
+    {"prompt": "a" * 10, "x": 1},
+    {"prompt": "\u0000\ud7ff\U0001f600"},
+    {"prompt": "a", "stopSequences": "END"},
+]
 
 
 @pytest.mark.parametrize("payload", BAD_INPUTS)
@@ -151,14 +168,19 @@ def test_bad_input_never_causes_5xx(payload: Any, api: Api) -> None:
 def test_rotation_both_keys_then_old_key_refused(api: Api, ssm: Any) -> None:
     parameter = os.environ["LOCAL_TOKEN_PARAMETER"]
     original = api.target.token
-    ssm.put_parameter(Name=parameter, Value=json.dumps({"old": original, "new": "rotated-token-2026"}),
-                      Type="SecureString", Overwrite=True)
+    ssm.put_parameter(
+        Name=parameter,
+        Value=json.dumps({"old": original, "new": "rotated-token-2026"}),
+        Type="SecureString",
+        Overwrite=True,
+    )
     try:
         time.sleep(1.1)  # TOKEN_REFRESH_INTERVAL locally
         assert api.call("GET", "/models", auth="Bearer rotated-token-2026").status_code == 200
         assert api.call("GET", "/models").status_code == 200
-        ssm.put_parameter(Name=parameter, Value=json.dumps({"new": "rotated-token-2026"}), Type="SecureString",
-                          Overwrite=True)
+        ssm.put_parameter(
+            Name=parameter, Value=json.dumps({"new": "rotated-token-2026"}), Type="SecureString", Overwrite=True
+        )
         time.sleep(2 + 3 + 1)  # authorizer cache TTL + the authorizer's max_age (local settings) + margin
         assert api.call("GET", "/models").status_code == 403
         assert api.call("GET", "/models", auth="Bearer rotated-token-2026").status_code == 200

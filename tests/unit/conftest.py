@@ -21,8 +21,8 @@ ALLOWED = "us.amazon.nova-lite-v1:0,fault.throttling"
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's dummy credentials
-    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
     POWERTOOLS_SERVICE_NAME="unit",
     POWERTOOLS_METRICS_NAMESPACE="BedrockGatewayTests",
     POWERTOOLS_DEV="false",
@@ -71,8 +71,9 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def http_event(method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None) -> dict[str, Any]:
+def http_event(
+    method: str, path: str, body: Any = None, query: dict[str, str] | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A real-shaped HTTP API v2 event for the invoke function, based on events/invoke-post.json."""
     event = load_event("invoke-post.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = path

@@ -12,6 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from conftest import authorizer_app, load_event
 from moto import mock_aws
+
 from token_store import TokenStore
 
 PARAMETER = "/bedrock-gateway/api-token"
@@ -96,8 +97,9 @@ def test_one_ssm_call_across_many_warm_invocations(ssm: Any, store: TokenStore, 
     assert ssm.calls == 1
 
 
-def test_unknown_tokens_force_at_most_one_refresh_per_interval(ssm: Any, store: TokenStore, context: Any,
-                                                               clock: Clock) -> None:
+def test_unknown_tokens_force_at_most_one_refresh_per_interval(
+    ssm: Any, store: TokenStore, context: Any, clock: Clock
+) -> None:
     put(ssm, TOKEN)
     request(f"Bearer {TOKEN}", context)
     for _ in range(100):  # a flood of bad tokens inside one interval
@@ -108,8 +110,9 @@ def test_unknown_tokens_force_at_most_one_refresh_per_interval(ssm: Any, store: 
     assert ssm.calls == 3
 
 
-def test_rotation_new_key_works_at_once_old_key_until_removed(ssm: Any, store: TokenStore, context: Any,
-                                                              clock: Clock) -> None:
+def test_rotation_new_key_works_at_once_old_key_until_removed(
+    ssm: Any, store: TokenStore, context: Any, clock: Clock
+) -> None:
     store.max_age = 1  # seconds on Powertools' own (real) clock
     put(ssm, "old-token")
     assert request("Bearer old-token", context)["isAuthorized"]
@@ -151,8 +154,9 @@ def test_unreachable_ssm_fails_closed_fast(monkeypatch: pytest.MonkeyPatch, cont
     assert "EndpointConnectionError" in logs() or "Could not connect" in logs()
 
 
-def test_token_and_header_never_logged(ssm: Any, store: TokenStore, context: Any, logs: Any,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_and_header_never_logged(
+    ssm: Any, store: TokenStore, context: Any, logs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     put(ssm, json.dumps({"a": TOKEN, "b": "second-" + TOKEN}))
     for header in (f"Bearer {TOKEN}", f"Bearer {TOKEN}zz", f"Basic {TOKEN}", TOKEN, "Bearer x" * 100):
         request(header, context)

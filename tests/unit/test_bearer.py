@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from bearer import DEFAULT_KEY_ID, InvalidKeyRingError, KeyRing, MalformedHeaderError, extract_token
 
 TOKEN = "Zm9vYmFyLXRva2VuLXdpdGgtMzItYnl0ZXMtb2YtZW50cm9weQ"

@@ -12,8 +12,9 @@ from conftest import MAX_OUTPUT_TOKENS, converse_response, http_event
 DEFAULT_MODEL = "amazon.nova-micro-v1:0"
 
 
-def expected_converse(text: str, max_tokens: int = MAX_OUTPUT_TOKENS, model: str = DEFAULT_MODEL,
-                      **inference: Any) -> dict[str, Any]:
+def expected_converse(
+    text: str, max_tokens: int = MAX_OUTPUT_TOKENS, model: str = DEFAULT_MODEL, **inference: Any
+) -> dict[str, Any]:
     return {
         "modelId": model,
         "messages": [{"role": "user", "content": [{"text": text}]}],
@@ -22,14 +23,27 @@ def expected_converse(text: str, max_tokens: int = MAX_OUTPUT_TOKENS, model: str
 
 
 def test_post_prompt_answers_with_exactly_the_documented_shape(bedrock: Any, call_invoke: Any) -> None:
-    bedrock.add_response("converse", converse_response("Hi there", tokens=(7, 3)),
-                         expected_converse("hello", 100, temperature=0.2, topP=0.9, stopSequences=["END"]))
-    status, headers, body = call_invoke(http_event("POST", "/invoke", {
-        "prompt": "hello", "maxTokens": 100, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"]}))
+    bedrock.add_response(
+        "converse",
+        converse_response("Hi there", tokens=(7, 3)),
+        expected_converse("hello", 100, temperature=0.2, topP=0.9, stopSequences=["END"]),
+    )
+    status, headers, body = call_invoke(
+        http_event(
+            "POST",
+            "/invoke",
+            {"prompt": "hello", "maxTokens": 100, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"]},
+        )
+    )
     assert status == 200
     assert headers["Content-Type"] == "application/json"
-    assert body == {"modelId": DEFAULT_MODEL, "output": "Hi there", "stopReason": "end_turn",
-                    "usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10}, "latencyMs": 42}
+    assert body == {
+        "modelId": DEFAULT_MODEL,
+        "output": "Hi there",
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10},
+        "latencyMs": 42,
+    }
 
 
 def test_post_messages_system_and_allowlisted_model(bedrock: Any, call_invoke: Any) -> None:
@@ -38,18 +52,25 @@ def test_post_messages_system_and_allowlisted_model(bedrock: Any, call_invoke: A
         {"role": "assistant", "content": [{"text": "reply"}]},
         {"role": "user", "content": [{"text": "second"}, {"text": "part"}]},
     ]
-    bedrock.add_response("converse", converse_response(), {
-        "modelId": "us.amazon.nova-lite-v1:0",
-        "messages": [
-            {"role": "user", "content": [{"text": "first"}]},
-            {"role": "assistant", "content": [{"text": "reply"}]},
-            {"role": "user", "content": [{"text": "second"}, {"text": "part"}]},
-        ],
-        "system": [{"text": "be brief"}],
-        "inferenceConfig": {"maxTokens": MAX_OUTPUT_TOKENS},
-    })
-    status, _, body = call_invoke(http_event("POST", "/invoke", {
-        "messages": messages, "system": "be brief", "modelId": "us.amazon.nova-lite-v1:0"}))
+    bedrock.add_response(
+        "converse",
+        converse_response(),
+        {
+            "modelId": "us.amazon.nova-lite-v1:0",
+            "messages": [
+                {"role": "user", "content": [{"text": "first"}]},
+                {"role": "assistant", "content": [{"text": "reply"}]},
+                {"role": "user", "content": [{"text": "second"}, {"text": "part"}]},
+            ],
+            "system": [{"text": "be brief"}],
+            "inferenceConfig": {"maxTokens": MAX_OUTPUT_TOKENS},
+        },
+    )
+    status, _, body = call_invoke(
+        http_event(
+            "POST", "/invoke", {"messages": messages, "system": "be brief", "modelId": "us.amazon.nova-lite-v1:0"}
+        )
+    )
     assert status == 200
     assert body["modelId"] == "us.amazon.nova-lite-v1:0"
 
@@ -152,11 +173,16 @@ def test_unknown_route_is_json_404(method: str, path: str, call_invoke: Any) -> 
         ("ModelErrorException", 500, None),
     ],
 )
-def test_bedrock_errors_map_to_statuses(code: str, http_status: int, retry_after: str | None, bedrock: Any,
-                                        call_invoke: Any, logs: Any) -> None:
+def test_bedrock_errors_map_to_statuses(
+    code: str, http_status: int, retry_after: str | None, bedrock: Any, call_invoke: Any, logs: Any
+) -> None:
     secret_reason = f"arn:aws:bedrock:us-east-1::foundation-model/{DEFAULT_MODEL} says no"
-    bedrock.add_client_error("converse", service_error_code=code, service_message=secret_reason,
-                             http_status_code=http_status if http_status != 500 else 500)
+    bedrock.add_client_error(
+        "converse",
+        service_error_code=code,
+        service_message=secret_reason,
+        http_status_code=http_status if http_status != 500 else 500,
+    )
     status, headers, body = call_invoke(http_event("POST", "/invoke", {"prompt": "hi"}))
     assert status == http_status
     assert headers.get("Retry-After") == retry_after

@@ -1,0 +1,204 @@
+"""template.yaml, translated by the SAM translator and evaluated: what cfn-lint does not check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfn_eval import Evaluator
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = yaml_parse((ROOT / "template.yaml").read_text())
+
+
+class NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The CloudFormation SAM would deploy, with intrinsics evaluated for `parameters`."""
+    import copy
+    import os
+
+    template = copy.deepcopy(SOURCE)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://bucket/key.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    cfn = transform(template, dict(parameters or {}), NoManagedPolicies())  # as CloudFormation passes them
+    evaluate = Evaluator(cfn, parameters or {})
+    return {"Resources": evaluate(cfn["Resources"]), "Outputs": evaluate(cfn["Outputs"])}
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    return translated()
+
+
+def resource(cfn: dict[str, Any], type_: str, name: str | None = None) -> dict[str, Any]:
+    matches = {k: v for k, v in cfn["Resources"].items() if v["Type"] == type_ and (name is None or k == name)}
+    assert len(matches) == 1, f"{type_} {name}: {list(matches)}"
+    return next(iter(matches.values()))["Properties"]
+
+
+def statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_authorizer_is_request_payload_2_simple_cached_on_authorization(cfn: dict[str, Any]) -> None:
+    api = resource(cfn, "AWS::ApiGatewayV2::Api")
+    scheme = api["Body"]["components"]["securitySchemes"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "request"
+    assert scheme["authorizerPayloadFormatVersion"] == "2.0"
+    assert scheme["enableSimpleResponses"] is True
+    assert scheme["identitySource"] == ["$request.header.Authorization"]
+    assert scheme["authorizerResultTtlInSeconds"] == 300
+    assert (
+        translated({"AuthorizerCacheTtl": 0})["Resources"]["HttpApi"]["Properties"]["Body"]["components"][
+            "securitySchemes"
+        ]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"]
+        == 0
+    )
+
+
+def test_every_route_but_health_requires_the_authorizer(cfn: dict[str, Any]) -> None:
+    paths = resource(cfn, "AWS::ApiGatewayV2::Api")["Body"]["paths"]
+    seen = set()
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            seen.add((path, method))
+            expected = [{"NONE": []}] if path == "/health" else [{"TokenAuthorizer": []}]
+            assert operation["security"] == expected, (path, method)
+            assert operation["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
+    assert {
+        ("/invoke", "post"),
+        ("/invoke", "get"),
+        ("/models", "get"),
+        ("/health", "get"),
+        ("/v1/chat/completions", "post"),
+        ("/v1/models", "get"),
+        ("/{proxy+}", "x-amazon-apigateway-any-method"),
+    } == seen
+
+
+def test_default_stage_throttled_and_access_logged_without_headers(cfn: dict[str, Any]) -> None:
+    stage = resource(cfn, "AWS::ApiGatewayV2::Stage")
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 20, "ThrottlingRateLimit": 10}
+    assert stage["AccessLogSettings"]["DestinationArn"] == "AccessLogGroup.Arn"
+    assert "$context.requestId" in stage["AccessLogSettings"]["Format"]
+    assert "header" not in stage["AccessLogSettings"]["Format"].lower()
+
+
+def test_cors_off_by_default_and_configurable() -> None:
+    assert "x-amazon-apigateway-cors" not in translated()["Resources"]["HttpApi"]["Properties"]["Body"]
+    cors = translated({"CorsAllowOrigin": "https://app.example.com"})["Resources"]["HttpApi"]["Properties"]["Body"][
+        "x-amazon-apigateway-cors"
+    ]
+    assert cors["allowOrigins"] == ["https://app.example.com"]
+
+
+def test_functions_python312_sized_and_inside_api_gateway_deadline(cfn: dict[str, Any]) -> None:
+    invoke = resource(cfn, "AWS::Lambda::Function", "InvokeFunction")
+    authorizer = resource(cfn, "AWS::Lambda::Function", "AuthorizerFunction")
+    for function in (invoke, authorizer):
+        assert function["Runtime"] == "python3.12"
+        assert function["Architectures"] == ["arm64"]
+        assert function["MemorySize"] >= 256
+        assert function["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert authorizer["Timeout"] <= 5
+    env = invoke["Environment"]["Variables"]
+    assert invoke["Timeout"] < 30  # HTTP API integrations end at 30 s
+    max_read = SOURCE["Parameters"]["BedrockReadTimeout"]["MaxValue"]
+    worst_case = int(env["BEDROCK_MAX_ATTEMPTS"]) * (float(env["BEDROCK_CONNECT_TIMEOUT"]) + max_read) + 1  # + backoff
+    assert worst_case < invoke["Timeout"]
+    assert translated({"Architecture": "x86_64"})["Resources"]["InvokeFunction"]["Properties"]["Architectures"] == [
+        "x86_64"
+    ]
+
+
+def test_local_endpoint_variables_declared_empty(cfn: dict[str, Any]) -> None:
+    invoke = resource(cfn, "AWS::Lambda::Function", "InvokeFunction")["Environment"]["Variables"]
+    authorizer = resource(cfn, "AWS::Lambda::Function", "AuthorizerFunction")["Environment"]["Variables"]
+    assert invoke["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == "" and authorizer["AWS_ENDPOINT_URL_SSM"] == ""
+    assert authorizer["TOKEN_PARAMETER_NAME"] == "/bedrock-gateway/api-token"
+    assert invoke["BEDROCK_MODEL_ID"] == "amazon.nova-micro-v1:0" and invoke["MAX_OUTPUT_TOKENS"] == 1024
+
+
+def test_log_groups_have_retention(cfn: dict[str, Any]) -> None:
+    groups = {k: v["Properties"] for k, v in cfn["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
+    assert set(groups) == {"AccessLogGroup", "AuthorizerLogGroup", "InvokeLogGroup"}
+    assert all(g["RetentionInDays"] == 30 for g in groups.values())
+    for name, group in (("AuthorizerFunction", "AuthorizerLogGroup"), ("InvokeFunction", "InvokeLogGroup")):
+        assert cfn["Resources"][name]["Properties"]["LoggingConfig"]["LogGroup"] == f"{group}.Ref"
+
+
+def test_authorizer_reads_only_its_parameter(cfn: dict[str, Any]) -> None:
+    granted = statements(cfn, "AuthorizerFunctionRole")
+    assert granted == [
+        {
+            "Sid": "ReadTheTokenParameterOnly",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": "arn:aws:ssm:eu-west-1:111122223333:parameter/bedrock-gateway/api-token",
+        }
+    ]
+    with_key = statements(
+        translated({"TokenKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/k"}), "AuthorizerFunctionRole"
+    )
+    assert with_key[1]["Action"] == "kms:Decrypt" and with_key[1]["Resource"].endswith(":key/k")
+    assert with_key[1]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}
+
+
+def test_invoke_function_may_only_invoke_allowed_models() -> None:
+    granted = statements(
+        translated({"AllowedModelIds": "us.amazon.nova-lite-v1:0,amazon.titan-text-lite-v1"}), "InvokeFunctionRole"
+    )
+    assert {s["Action"] for s in granted} == {"bedrock:InvokeModel"}
+    direct, through_profiles = granted
+    assert direct["Resource"] == [
+        "arn:aws:bedrock:*::foundation-model/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*::foundation-model/us.amazon.nova-lite-v1:0",
+        "arn:aws:bedrock:*::foundation-model/amazon.titan-text-lite-v1",
+        "arn:aws:bedrock:*:*:inference-profile/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/us.amazon.nova-lite-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/amazon.titan-text-lite-v1",
+    ]
+    assert through_profiles["Resource"] == "arn:aws:bedrock:*::foundation-model/*"
+    assert through_profiles["Condition"]["StringLike"]["bedrock:InferenceProfileArn"] == [
+        "arn:aws:bedrock:*:*:inference-profile/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/us.amazon.nova-lite-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/amazon.titan-text-lite-v1",
+    ]
+
+
+def test_empty_allowlist_means_only_the_default(cfn: dict[str, Any]) -> None:
+    direct = statements(cfn, "InvokeFunctionRole")[0]
+    assert direct["Resource"] == [
+        "arn:aws:bedrock:*::foundation-model/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/amazon.nova-micro-v1:0",
+    ]
+
+
+def test_no_wildcard_resource_for_ssm_or_bedrock(cfn: dict[str, Any]) -> None:
+    roles = [k for k, v in cfn["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
+    assert roles
+    for role in roles:
+        for statement in statements(cfn, role):
+            actions = as_list(statement["Action"])
+            if any(a.split(":")[0] in ("ssm", "bedrock", "kms") for a in actions):
+                assert "*" not in as_list(statement["Resource"]), (role, statement)
+
+
+def test_outputs(cfn: dict[str, Any]) -> None:
+    assert set(SOURCE["Outputs"]) == {"ApiUrl", "AuthorizerFunctionName", "InvokeFunctionName", "TokenParameterName"}
+    assert cfn["Outputs"]["ApiUrl"]["Value"] == "https://HttpApi.Ref.execute-api.eu-west-1.amazonaws.com"
