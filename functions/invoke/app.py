@@ -83,7 +83,11 @@ def models() -> ModelList:
     return ModelList(default=settings.default_model, models=list(settings.allowed_models))
 
 
-@app.post("/v1/chat/completions", summary="OpenAI-compatible chat completion")
+@app.post(
+    "/v1/chat/completions",
+    summary="OpenAI-compatible chat completion",
+    responses=openai_compat.responses(openai_compat.ChatCompletion),
+)
 def chat_completions(body: openai_compat.ChatCompletionRequest) -> dict[str, Any]:
     if body.user:
         logger.append_keys(openai_user=body.user[:128])
@@ -91,7 +95,11 @@ def chat_completions(body: openai_compat.ChatCompletionRequest) -> dict[str, Any
     return openai_compat.completion(reply, request_id())
 
 
-@app.get("/v1/models", summary="OpenAI-compatible model list")
+@app.get(
+    "/v1/models",
+    summary="OpenAI-compatible model list",
+    responses=openai_compat.responses(openai_compat.OpenAIModelList),
+)
 def openai_models() -> dict[str, Any]:
     return openai_compat.model_list()
 

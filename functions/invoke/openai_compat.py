@@ -125,3 +125,63 @@ def model_list() -> dict[str, Any]:
             for m in settings.allowed_models
         ],
     }
+
+
+# ---- response shapes, for the OpenAPI document only (the routes return plain dicts: no per-request cost) ------
+
+
+class ChatChoiceMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatChoiceMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class ChatUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+
+
+class OpenAIModel(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class OpenAIModelList(BaseModel):
+    object: Literal["list"]
+    data: list[OpenAIModel]
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIError(BaseModel):
+    error: OpenAIErrorDetail
+
+
+def responses(model: type[BaseModel]) -> dict[int, dict[str, Any]]:
+    error = {"description": "Error (OpenAI shape)", "content": {"application/json": {"model": OpenAIError}}}
+    return {200: {"description": "OK", "content": {"application/json": {"model": model}}}} | {
+        status: error for status in (400, 404, 413, 429, 502, 503, 504)
+    }
