@@ -84,6 +84,7 @@ def event_frame(event_type: str, payload: dict[str, Any]) -> bytes:
 class BedrockHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "BedrockStandIn/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: without this, +40 ms (delayed ACK)
     hang_seconds = 10.0
 
     def log_message(self, fmt: str, *args: Any) -> None:

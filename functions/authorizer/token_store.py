@@ -5,21 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 from bearer import KeyRing
 
 Fetch = Callable[..., str]
 
 
+TRIMMED_MODELS = Path(__file__).with_name("botocore_data")  # SSM model cut to GetParameter: faster client creation
+
+
 @cache
 def ssm_fetch() -> Fetch:
     """SSMProvider with short timeouts so an unreachable SSM fails fast (closed) inside the 5 s authorizer."""
     import boto3
+    import botocore.session
     from aws_lambda_powertools.utilities.parameters import SSMProvider
     from botocore.config import Config
 
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, str(TRIMMED_MODELS))
     config = Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
-    return SSMProvider(boto3_client=boto3.client("ssm", config=config)).get
+    client = boto3.Session(botocore_session=session).client("ssm", config=config)
+    return SSMProvider(boto3_client=client).get
 
 
 class TokenStore:

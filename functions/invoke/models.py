@@ -82,13 +82,13 @@ class InvokeRequest(BaseModel):
         )
 
 
-class Usage(BaseModel):
+class Usage(BaseModel, defer_build=True):  # response shape: built when first used
     inputTokens: int
     outputTokens: int
     totalTokens: int
 
 
-class InvokeResponse(BaseModel):
+class InvokeResponse(BaseModel, defer_build=True):  # response shape: built when first used
     modelId: str
     output: str
     stopReason: str
@@ -108,15 +108,15 @@ class InvokeResponse(BaseModel):
         )
 
 
-class ModelList(BaseModel):
+class ModelList(BaseModel, defer_build=True):  # response shape: built when first used
     default: str
     models: list[str]
 
 
-class Health(BaseModel):
+class Health(BaseModel, defer_build=True):  # response shape: built when first used
     status: Literal["ok"]
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(BaseModel, defer_build=True):  # response shape: built when first used
     message: str
     requestId: str

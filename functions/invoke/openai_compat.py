@@ -130,25 +130,25 @@ def model_list() -> dict[str, Any]:
 # ---- response shapes, for the OpenAPI document only (the routes return plain dicts: no per-request cost) ------
 
 
-class ChatChoiceMessage(BaseModel):
+class ChatChoiceMessage(BaseModel, defer_build=True):  # response shape: built when first used
     role: Literal["assistant"]
     content: str
 
 
-class ChatChoice(BaseModel):
+class ChatChoice(BaseModel, defer_build=True):  # response shape: built when first used
     index: int
     message: ChatChoiceMessage
     finish_reason: str
     logprobs: None = None
 
 
-class ChatUsage(BaseModel):
+class ChatUsage(BaseModel, defer_build=True):  # response shape: built when first used
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(BaseModel, defer_build=True):  # response shape: built when first used
     id: str
     object: Literal["chat.completion"]
     created: int
@@ -157,26 +157,26 @@ class ChatCompletion(BaseModel):
     usage: ChatUsage
 
 
-class OpenAIModel(BaseModel):
+class OpenAIModel(BaseModel, defer_build=True):  # response shape: built when first used
     id: str
     object: Literal["model"]
     created: int
     owned_by: str
 
 
-class OpenAIModelList(BaseModel):
+class OpenAIModelList(BaseModel, defer_build=True):  # response shape: built when first used
     object: Literal["list"]
     data: list[OpenAIModel]
 
 
-class OpenAIErrorDetail(BaseModel):
+class OpenAIErrorDetail(BaseModel, defer_build=True):  # response shape: built when first used
     message: str
     type: str
     param: str | None
     code: str | None
 
 
-class OpenAIError(BaseModel):
+class OpenAIError(BaseModel, defer_build=True):  # response shape: built when first used
     error: OpenAIErrorDetail
 
 

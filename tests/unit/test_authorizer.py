@@ -158,8 +158,12 @@ def test_token_and_header_never_logged(
     ssm: Any, store: TokenStore, context: Any, logs: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     put(ssm, json.dumps({"a": TOKEN, "b": "second-" + TOKEN}))
-    for header in (f"Bearer {TOKEN}", f"Bearer {TOKEN}zz", f"Basic {TOKEN}", TOKEN, "Bearer x" * 100):
-        request(header, context)
+    authorizer_app.logger.setLevel("DEBUG")  # even at DEBUG
+    try:
+        for header in (f"Bearer {TOKEN}", f"Bearer {TOKEN}zz", f"Basic {TOKEN}", TOKEN, "Bearer x" * 100):
+            request(header, context)
+    finally:
+        authorizer_app.logger.setLevel("INFO")
     output = logs() + capsys.readouterr().out
     assert "Authorized" in output and "Denied" in output
     assert TOKEN not in output
