@@ -20,7 +20,7 @@ START = time.perf_counter()
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106
+    AWS_SECRET_ACCESS_KEY="bench",
     POWERTOOLS_SERVICE_NAME="bench",
     POWERTOOLS_METRICS_NAMESPACE="Bench",
     POWERTOOLS_LOG_LEVEL="INFO",
