@@ -89,7 +89,7 @@ def main() -> int:
 def table(results: dict[str, Any]) -> str:
     f = results["functions"]
     rows = [
-        "| function | cold init (median) | vs baseline | warm p50 | warm p99 | vs baseline p50 | package unzipped / zip |",
+        "| function | cold init | vs baseline | warm p50 | warm p99 | vs baseline p50 | package unzipped / zip |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in FUNCTIONS:
