@@ -105,9 +105,11 @@ class Pool:
     ready: threading.Condition = field(default_factory=threading.Condition)
 
 
-def environment_for(config: Any) -> dict[str, str]:
+def environment_for(config: Any, runtime_path: str | None = None) -> dict[str, str]:
     """What Lambda would give the function: SAM's resolved variables, pointed at the host's stand-ins."""
     env = {k: str(v).replace(DOCKER_HOST_ALIAS, "127.0.0.1") for k, v in config.env_vars.resolve().items()}
+    if runtime_path:  # the runtime's own packages (boto3), after the function's code as in /var/runtime
+        env["PYTHONPATH"] = runtime_path
     env.update(
         PATH=os.environ.get("PATH", "/usr/bin:/bin"),
         LANG="C.UTF-8",
@@ -174,8 +176,16 @@ class ApiGatewayParity:
 class WorkerRuntime:
     """Drop-in for samcli's LambdaRuntime as LocalLambdaRunner uses it."""
 
-    def __init__(self, python: str, parity: ApiGatewayParity, max_workers: int = 4, init_timeout: float = 30) -> None:
+    def __init__(
+        self,
+        python: str,
+        parity: ApiGatewayParity,
+        max_workers: int = 4,
+        init_timeout: float = 30,
+        runtime_path: str | None = None,
+    ) -> None:
         self.python = python
+        self.runtime_path = runtime_path
         self.parity = parity
         self.max_workers = max_workers
         self.init_timeout = init_timeout
@@ -196,7 +206,7 @@ class WorkerRuntime:
             pool.size += 1
         try:
             started = time.monotonic()
-            worker = Worker(self.python, config, environment_for(config), self.init_timeout)
+            worker = Worker(self.python, config, environment_for(config, self.runtime_path), self.init_timeout)
             LOG.info(
                 "%s: new warm worker (pid %s), init %.0f ms",
                 config.name,
@@ -292,13 +302,14 @@ def serve(
     port: int,
     python: str,
     max_workers: int,
+    runtime_path: str | None = None,
 ) -> None:
     """Blocks until SIGINT/SIGTERM; stops every worker it started."""
     from samcli.commands.local.cli_common.invoke_context import ContainersMode, InvokeContext
     from samcli.commands.local.lib.local_api_service import LocalApiService
 
     ttl = int(parameter_value(template, overrides, "AuthorizerCacheTtl") or 0)
-    runtime = WorkerRuntime(python, ApiGatewayParity(ttl), max_workers=max_workers)
+    runtime = WorkerRuntime(python, ApiGatewayParity(ttl), max_workers=max_workers, runtime_path=runtime_path)
     InvokeContext._get_container_manager = staticmethod(lambda *a, **k: None)  # no Docker here
     try:
         with InvokeContext(
@@ -343,6 +354,9 @@ def main() -> None:
         help="interpreter that runs the functions (Python 3.12, like the Lambda runtime)",
     )
     parser.add_argument("--max-workers", type=int, default=4)
+    parser.add_argument(
+        "--runtime-path", type=Path, help="packages the Lambda runtime adds (boto3): .local/lambda-runtime"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     serve(
@@ -353,6 +367,7 @@ def main() -> None:
         args.port,
         args.python,
         args.max_workers,
+        str(args.runtime_path.resolve()) if args.runtime_path else None,
     )
 
 

@@ -237,6 +237,8 @@ class Stack:
                 str(self.port),
                 "--python",
                 lambda_python,
+                "--runtime-path",
+                str(ROOT / ".local" / "lambda-runtime"),
                 "--parameter-overrides",
                 *LOCAL_OVERRIDES,
             ]

@@ -2,6 +2,7 @@
 # Creates (or refreshes) the project's virtualenvs from pinned requirements; a no-op when nothing changed.
 #   .venv      Python 3.12: functions' dependencies + test tools
 #   .venv-sam  Python 3.12: aws-sam-cli, kept apart because it pins its own boto3/pydantic
+#   .local/lambda-runtime  boto3 as the Lambda runtime provides it, for the Docker-free workers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +11,9 @@ find_python312() {
   for candidate in "${PYTHON312:-}" "$(command -v python3.12 2>/dev/null || true)" \
                    "$(PYENV_VERSION=3.12.1 pyenv which python3.12 2>/dev/null || true)" \
                    "$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -n1)"; do
+    # the base interpreter, never a virtualenv's (this script may be about to delete that virtualenv)
     if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
-      echo "$candidate"; return 0
+      "$candidate" -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))'; return 0
     fi
   done
   return 1
@@ -47,5 +49,21 @@ make_venv() {  # name, requirements file, step label, other files the requiremen
   echo "    done: $("$venv/bin/python" --version) in $venv"
 }
 
-make_venv .venv requirements-dev.txt "setup 1/2" functions/*/requirements.txt
-make_venv .venv-sam requirements-sam.txt "setup 2/2"
+make_venv .venv requirements-dev.txt "setup 1/3" functions/*/requirements.txt local/lambda-runtime.txt
+make_venv .venv-sam requirements-sam.txt "setup 2/3"
+
+# What the Lambda runtime adds to the standard library (boto3), for the Docker-free local workers.
+runtime=.local/lambda-runtime
+stamp="$runtime/.requirements-$(sha256sum local/lambda-runtime.txt | cut -c1-16)"
+if [ -f "$stamp" ]; then
+  echo "==> [setup 3/3] $runtime is up to date"
+else
+  echo "==> [setup 3/3] installing the Lambda runtime's boto3 into $runtime"
+  rm -rf "$runtime"
+  if ! quiet_pip .venv/bin/python -m pip install --disable-pip-version-check -q --target "$runtime" -r local/lambda-runtime.txt; then
+    echo "ERROR: installing local/lambda-runtime.txt failed." >&2
+    echo "  next: check that PyPI is reachable, then run 'make setup' again" >&2
+    exit 2
+  fi
+  touch "$stamp"
+fi
