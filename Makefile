@@ -36,9 +36,10 @@ unit: setup ## unit tests with coverage of functions/ (fails under 90 %)
 	@echo "==> unit tests"
 	@$(VENV_PY) -m pytest tests/unit -q --cov=functions --cov-report=term-missing:skip-covered --cov-fail-under=90
 
-build: setup ## sam build (arm64, as deployed)
+build: setup ## sam build (arm64, as deployed), then precompile bytecode (Lambda's /var/task is read-only)
 	@echo "==> sam build"
 	@$(SAM) build --cached --parallel
+	@$(VENV_PY) scripts/precompile.py .aws-sam/build
 
 integration-local: setup ## tests/integration against the local emulation (started and stopped here)
 	@echo "==> integration tests against the local API (Docker-free emulator)"

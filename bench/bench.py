@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = os.environ.get("BENCH_FAST") == "1"
-COLD_RUNS = 3 if FAST else 11
+COLD_RUNS = 3 if FAST else 15
 WARM_CALLS = 500 if FAST else 5000
 WARM_RUNS = 1 if FAST else 3
 FUNCTIONS = ("baseline", "authorizer", "invoke")
@@ -58,9 +58,14 @@ def main() -> int:
         "fast": FAST,
         "functions": {},
     }
+    print(f"==> cold init: {COLD_RUNS} fresh processes per function, interleaved", file=sys.stderr, flush=True)
+    colds: dict[str, list[float]] = {f: [] for f in FUNCTIONS}
+    for _ in range(COLD_RUNS):  # interleaved, so drift in machine load hits every function alike
+        for function in FUNCTIONS:
+            colds[function].append(measure("cold", function)["init_ms"])
     for function in FUNCTIONS:
-        print(f"==> {function}: cold x{COLD_RUNS}, warm {WARM_RUNS}x{WARM_CALLS} calls", file=sys.stderr, flush=True)
-        cold = [measure("cold", function)["init_ms"] for _ in range(COLD_RUNS)]
+        print(f"==> {function}: warm {WARM_RUNS}x{WARM_CALLS} calls", file=sys.stderr, flush=True)
+        cold = colds[function]
         warm = [measure("warm", function, str(WARM_CALLS)) for _ in range(WARM_RUNS)]
         entry: dict[str, Any] = {
             "cold_init_ms": round(statistics.median(cold), 1),

@@ -64,13 +64,19 @@ def stub(client: Any, operation: str, body: bytes) -> None:
 
 
 def load(function: str) -> tuple[Any, Any]:
-    """Import the handler and create its client: what a cold start pays before serving."""
+    """Import the handler and create its client: what a cold start pays before serving.
+
+    bench.py runs this with `python -S` and PYTHONPATH = the built package + the runtime's boto3, as in Lambda;
+    run by hand (no PYTHONPATH), it imports from the source tree and the current virtualenv.
+    """
     if function == "baseline":
-        sys.path.insert(0, str(ROOT / "bench"))
+        if not os.environ.get("PYTHONPATH"):
+            sys.path.insert(0, str(ROOT / "bench"))
         import baseline_handler
 
         return baseline_handler.lambda_handler, baseline_handler.client
-    sys.path.insert(0, str(ROOT / "functions" / function))
+    if not os.environ.get("PYTHONPATH"):
+        sys.path.insert(0, str(ROOT / "functions" / function))
     import app
 
     if function == "invoke":

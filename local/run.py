@@ -84,6 +84,8 @@ class Stack:
         self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         self.parameter = template_default("TokenParameterName")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        # sam build looks for python3.12 on PATH: this virtualenv's interpreter is one.
+        self.env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         self.env.update(
             AWS_ACCESS_KEY_ID="local",
             AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - dummy keys
@@ -193,6 +195,13 @@ class Stack:
             text=True,
             check=False,
         )
+        if not result.returncode:
+            result = subprocess.run(  # noqa: S603
+                [sys.executable, str(ROOT / "scripts" / "precompile.py"), str(BUILD_DIR)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         if result.returncode:
             fail(
                 f"sam build failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",

@@ -65,5 +65,6 @@ else
     echo "  next: check that PyPI is reachable, then run 'make setup' again" >&2
     exit 2
   fi
+  .venv/bin/python scripts/precompile.py "$runtime" >/dev/null  # the real runtime ships compiled bytecode too
   touch "$stamp"
 fi
