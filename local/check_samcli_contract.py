@@ -47,6 +47,17 @@ def main() -> int:
         "lambda_runner.invoke(" in inspect.getsource(LocalApigwService._invoke_lambda_function),
         "LocalApigwService._invoke_lambda_function",
     )
+    from samcli.local.apigw import event_constructor, local_apigw_service
+
+    need(
+        local_apigw_service.construct_v2_event_http is event_constructor.construct_v2_event_http,
+        "local_apigw_service imports construct_v2_event_http by name",
+    )
+    need(
+        list(inspect.signature(event_constructor.construct_v2_event_http).parameters)[:3]
+        == ["flask_request", "port", "binary_types"],
+        "construct_v2_event_http(flask_request, port, binary_types)",
+    )
     config_params = set(inspect.signature(FunctionConfig.__init__).parameters)
     need(
         {"name", "full_path", "handler", "code_abs_path", "memory", "timeout", "env_vars"} <= config_params,

@@ -9,7 +9,8 @@ loudly if they move.
 
 Where SAM's emulator differs from API Gateway in ways users trip on, the runtime restores API Gateway's
 behaviour: lower-case header names, a unique requestId per request, timeEpoch in milliseconds, no body in
-authorizer events, and the authorizer result cache (per identity source, AuthorizerCacheTtl seconds).
+authorizer events, non-UTF-8 bodies passed base64-encoded (SAM answers 502), and the authorizer result cache
+(per identity source, AuthorizerCacheTtl seconds).
 """
 
 from __future__ import annotations
@@ -280,6 +281,21 @@ class WorkerRuntime:
             return {name: [w.process.pid for w in pool.idle] for name, pool in self._pools.items()}
 
 
+def base64_when_not_utf8() -> None:
+    """API Gateway hands a body it cannot treat as text to Lambda base64-encoded; SAM answers 502 instead."""
+    from samcli.local.apigw import local_apigw_service
+
+    construct = local_apigw_service.construct_v2_event_http
+
+    def construct_v2_event_http(flask_request: Any, port: Any, binary_types: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return construct(flask_request, port, binary_types, *args, **kwargs)
+        except UnicodeDecodeError:
+            return construct(flask_request, port, ["*/*"], *args, **kwargs)
+
+    local_apigw_service.construct_v2_event_http = construct_v2_event_http
+
+
 def parameter_value(template: Path, overrides: dict[str, str], name: str) -> str | None:
     if name in overrides:
         return overrides[name]
@@ -311,6 +327,7 @@ def serve(
     ttl = int(parameter_value(template, overrides, "AuthorizerCacheTtl") or 0)
     runtime = WorkerRuntime(python, ApiGatewayParity(ttl), max_workers=max_workers, runtime_path=runtime_path)
     InvokeContext._get_container_manager = staticmethod(lambda *a, **k: None)  # no Docker here
+    base64_when_not_utf8()
     try:
         with InvokeContext(
             template_file=str(template.resolve()),

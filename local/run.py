@@ -112,6 +112,9 @@ class Stack:
         self.processes.append((name, process, log))
         return process
 
+    def pid(self, name: str) -> int:
+        return next(p.pid for n, p, _ in self.processes if n == name)
+
     def wait_for(self, name: str, url: str, timeout: float) -> None:
         process = next(p for n, p, _ in self.processes if n == name)
         deadline = time.monotonic() + timeout
@@ -306,6 +309,8 @@ def main() -> int:
                 "LOCAL_TOKEN_PARAMETER": stack.parameter,
                 "LOCAL_LOG_DIR": str(LOGS),
                 "LOCAL_API_MODE": "docker" if docker else "no-docker",
+                "LOCAL_SSM_PID": str(stack.pid("ssm")),
+                "LOCAL_API_PID": str(stack.pid("api")),
             }
             return subprocess.run(args.exec, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
         body = json.dumps({"prompt": "Hello from make local"})

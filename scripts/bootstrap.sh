@@ -2,6 +2,7 @@
 # Creates (or refreshes) the project's virtualenvs from pinned requirements; a no-op when nothing changed.
 #   .venv      Python 3.12: functions' dependencies + test tools
 #   .venv-sam  Python 3.12: aws-sam-cli, kept apart because it pins its own boto3/pydantic
+#   .venv-checkov  checkov, apart for the same reason
 #   .local/lambda-runtime  boto3 as the Lambda runtime provides it, for the Docker-free workers
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,16 +50,17 @@ make_venv() {  # name, requirements file, step label, other files the requiremen
   echo "    done: $("$venv/bin/python" --version) in $venv"
 }
 
-make_venv .venv requirements-dev.txt "setup 1/3" functions/*/requirements.txt local/lambda-runtime.txt
-make_venv .venv-sam requirements-sam.txt "setup 2/3"
+make_venv .venv requirements-dev.txt "setup 1/4" functions/*/requirements.txt local/lambda-runtime.txt
+make_venv .venv-sam requirements-sam.txt "setup 2/4"
+make_venv .venv-checkov requirements-checkov.txt "setup 3/4"
 
 # What the Lambda runtime adds to the standard library (boto3), for the Docker-free local workers.
 runtime=.local/lambda-runtime
 stamp="$runtime/.requirements-$(sha256sum local/lambda-runtime.txt | cut -c1-16)"
 if [ -f "$stamp" ]; then
-  echo "==> [setup 3/3] $runtime is up to date"
+  echo "==> [setup 4/4] $runtime is up to date"
 else
-  echo "==> [setup 3/3] installing the Lambda runtime's boto3 into $runtime"
+  echo "==> [setup 4/4] installing the Lambda runtime's boto3 into $runtime"
   rm -rf "$runtime"
   if ! quiet_pip .venv/bin/python -m pip install --disable-pip-version-check -q --target "$runtime" -r local/lambda-runtime.txt; then
     echo "ERROR: installing local/lambda-runtime.txt failed." >&2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import openai_compat
 from bedrock import Conversation, Reply, converse
-from config import MAX_BODY_BYTES, settings
+from config import MAX_BODY_BYTES, MAX_QUERY_TEXT, settings
 from errors import GatewayError, error_body, openai_error_body
 from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
 
@@ -58,6 +60,21 @@ def call_model(conversation: Conversation) -> Reply:
     return reply
 
 
+def reject_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Unknown query parameters are errors, like unknown body fields: `?modelId=` must not be silently ignored."""
+    route = resolver.context.get("_route")  # set by the resolver for the matched route
+    known = {param.alias for param in route.dependant.query_params} if route else set()
+    unknown = sorted(set(resolver.current_event.query_string_parameters or {}) - known)
+    if unknown:
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": "Unknown query parameter", "type": "extra_forbidden"} for name in unknown]
+        )
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[reject_unknown_query_parameters])
+
+
 # ---- routes ---------------------------------------------------------------------------------------------------
 
 
@@ -74,7 +91,7 @@ def invoke_post(body: InvokeRequest) -> InvokeResponse:
 @app.get(
     "/invoke", summary="Ask the model with a query string", responses={200: {"description": "The answer"}, **ERRORS}
 )
-def invoke_get(inputText: Annotated[Text, Query(max_length=MAX_BODY_BYTES)]) -> InvokeResponse:  # noqa: N803
+def invoke_get(inputText: Annotated[Text, Query(max_length=MAX_QUERY_TEXT)]) -> InvokeResponse:  # noqa: N803
     return InvokeResponse.from_reply(call_model(InvokeRequest(prompt=inputText).to_conversation()))
 
 
@@ -170,6 +187,11 @@ def precheck(event: dict[str, Any]) -> GatewayError | None:
         return GatewayError(
             413, f"Request body is larger than {MAX_BODY_BYTES // 1024} KB.", kind="invalid_request_error"
         )
+    if body and event.get("isBase64Encoded"):  # API Gateway base64-encodes bodies it cannot pass as text
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return GatewayError(400, "Request body is not valid UTF-8 JSON.", kind="invalid_request_error")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if body and content_type != "application/json":

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 MAX_BODY_BYTES = 256 * 1024  # larger bodies get 413 before any parsing
+MAX_QUERY_TEXT = 4000  # GET /invoke?inputText=: URLs stay well under API Gateway's request-line limits
 MAX_STOP_SEQUENCES = 4
 RETRY_AFTER_SECONDS = 2  # sent with every 429 and 503
 

@@ -117,6 +117,13 @@ class Health(BaseModel, defer_build=True):  # response shape: built when first u
     status: Literal["ok"]
 
 
+class FieldError(BaseModel, defer_build=True):  # response shape: built when first used
+    field: str
+    message: str
+    type: str
+
+
 class ErrorResponse(BaseModel, defer_build=True):  # response shape: built when first used
     message: str
     requestId: str
+    errors: list[FieldError] | None = None  # 422 only: every invalid field

@@ -246,3 +246,36 @@ def test_logs_carry_request_id_and_key_id(bedrock: Any, call_invoke: Any, logs: 
     answered = next(entry for entry in entries if entry["message"] == "Model answered")
     assert answered["correlation_id"] == "JKJaXmPLvHcESHA="
     assert answered["key_id"] == "default"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/invoke", {"inputText": "hi", "modelId": "x"}),
+        ("/models", {"x": "1"}),
+        ("/invoke", {"inputText": "hi", "": "null"}),
+    ],
+)
+def test_unknown_query_parameters_are_422(path: str, query: dict[str, str], call_invoke: Any) -> None:
+    status, _, body = call_invoke(http_event("GET", path, query=query))
+    assert status == 422
+    assert {e["field"] for e in body["errors"]} == {f"query.{k}" for k in query if k != "inputText"}
+
+
+@pytest.mark.parametrize("raw", [b"\xff\x1fxn?\xfe", b'{"prompt": "\xc3"}'])
+def test_base64_body_that_is_not_utf8_is_400(raw: bytes, call_invoke: Any) -> None:
+    import base64
+
+    event = http_event("POST", "/invoke", base64.b64encode(raw).decode())
+    event["isBase64Encoded"] = True
+    status, _, body = call_invoke(event)
+    assert status == 400 and "UTF-8" in body["message"]
+
+
+def test_base64_json_body_is_accepted(bedrock: Any, call_invoke: Any) -> None:
+    import base64
+
+    bedrock.add_response("converse", converse_response(), expected_converse("hé"))
+    event = http_event("POST", "/invoke", base64.b64encode('{"prompt": "hé"}'.encode()).decode())
+    event["isBase64Encoded"] = True
+    assert call_invoke(event)[0] == 200
