@@ -25,8 +25,21 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=12,
 )
-FIELDS = st.sampled_from(["prompt", "messages", "system", "modelId", "maxTokens", "temperature", "topP",
-                          "stopSequences", "role", "content", "text"])
+FIELDS = st.sampled_from(
+    [
+        "prompt",
+        "messages",
+        "system",
+        "modelId",
+        "maxTokens",
+        "temperature",
+        "topP",
+        "stopSequences",
+        "role",
+        "content",
+        "text",
+    ]
+)
 BODIES = st.one_of(
     st.dictionaries(FIELDS, JSON_VALUES, max_size=5).map(json.dumps),
     JSON_VALUES.map(json.dumps),
@@ -74,11 +87,13 @@ def test_any_chat_completion_body_gets_a_clean_answer(body: str, echo_model: Non
 @given(
     path=st.sampled_from(["/invoke", "/models", "/health", "/v1/models", "/nope", "/invoke/x"]),
     query=st.dictionaries(st.text(max_size=10), st.text(max_size=300), max_size=3),
-    headers=st.dictionaries(st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12), st.text(max_size=60),
-                            max_size=4),
+    headers=st.dictionaries(
+        st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12), st.text(max_size=60), max_size=4
+    ),
 )
-def test_any_query_and_headers_get_a_clean_answer(path: str, query: dict[str, str], headers: dict[str, str],
-                                                  echo_model: None, context: Any) -> None:
+def test_any_query_and_headers_get_a_clean_answer(
+    path: str, query: dict[str, str], headers: dict[str, str], echo_model: None, context: Any
+) -> None:
     check_clean(invoke_app.lambda_handler(http_event("GET", path, query=query or None, headers=headers), context))
 
 
