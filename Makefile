@@ -10,7 +10,7 @@ STACK_NAME ?= bedrock-gateway
 TOKEN_PARAMETER ?= /bedrock-gateway/api-token
 SAM_ENV ?= default
 
-.PHONY: help setup local test lint security validate unit build integration-local openapi token api-url deploy bench bench-local load clean clean-venv
+.PHONY: help setup local test lint security validate unit build integration-local openapi token api-url deploy bench bench-local load test-docker clean clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ deploy: build ## sam deploy with samconfig.toml's SAM_ENV (default|prod)
 
 bench-local: setup ## p50/p95 of 200 warm requests through the local Docker-free API
 	@$(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/local_latency.py
+
+test-docker: setup ## real sam local invoke/start-api in Docker (starts dockerd and builds the base image if needed)
+	@bash local/docker/test.sh
 
 load: setup ## 2,000 requests at concurrency 20 through the local Docker-free API: errors, latency, worker memory
 	@$(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/load.py
