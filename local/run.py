@@ -217,6 +217,8 @@ class Stack:
         template = str(BUILD_DIR / "template.yaml")
         if docker:
             say("4/4", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
+            # The Lambda base image: pulled, or built offline when it cannot be (a no-op when present).
+            subprocess.run(["bash", str(ROOT / "local" / "docker" / "build_base_image.sh")], cwd=ROOT, check=True)  # noqa: S603,S607
             command = [
                 sam,
                 "local",

@@ -17,6 +17,11 @@ if [ -z "${FORCE:-}" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "==> base image $IMAGE already present (FORCE=1 rebuilds it)"
   exit 0
 fi
+if [ -z "${FORCE:-}" ] && timeout 60 docker pull -q "$IMAGE" >/dev/null 2>&1; then
+  echo "==> pulled $IMAGE"
+  exit 0
+fi
+echo "==> $IMAGE cannot be pulled here: building the offline stand-in"
 if [ "$(uname -m)" != "x86_64" ]; then
   echo "ERROR: this stand-in is built for x86_64; this machine is $(uname -m)." >&2
   echo "  next: pull the real image (docker pull $IMAGE) on a machine with registry access" >&2
