@@ -218,7 +218,10 @@ class Stack:
         if docker:
             say("4/4", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
             # The Lambda base image: pulled, or built offline when it cannot be (a no-op when present).
-            subprocess.run(["bash", str(ROOT / "local" / "docker" / "build_base_image.sh")], cwd=ROOT, check=True)  # noqa: S603,S607
+            script = ["bash", str(ROOT / "local" / "docker" / "build_base_image.sh")]
+            image = subprocess.run(script, cwd=ROOT, check=False)  # noqa: S603 - our own script
+            if image.returncode:
+                fail("the Lambda base image is missing and could not be built", "read the output above, then retry")
             command = [
                 sam,
                 "local",
