@@ -38,6 +38,7 @@ def main() -> int:
     )
     need({"stdout", "stderr"} <= set(runtime_params), "LambdaRuntime.invoke stdout/stderr")
     need("write_str" in dir(StreamWriter), "StreamWriter.write_str")
+    need("clean_runtime_containers" in dir(LambdaRuntime), "LambdaRuntime.clean_runtime_containers (called on exit)")
     service_params = set(inspect.signature(LocalApiService.__init__).parameters)
     need(
         {"lambda_invoke_context", "port", "host", "static_dir", "disable_authorizer", "ssl_context"} <= service_params,

@@ -276,6 +276,10 @@ class WorkerRuntime:
             for worker in workers:
                 worker.stop()
 
+    def clean_runtime_containers(self) -> None:
+        """InvokeContext.__exit__ calls this on LambdaRuntime: here the "containers" are the workers."""
+        self.shutdown()
+
     def worker_pids(self) -> dict[str, list[int]]:
         with self._lock:
             return {name: [w.process.pid for w in pool.idle] for name, pool in self._pools.items()}

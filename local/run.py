@@ -296,6 +296,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # even if the parent shell ignored SIGINT (background jobs)
     started = time.monotonic()
     try:
         stack.start_ssm(host)

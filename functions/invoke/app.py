@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,6 +25,8 @@ from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelLi
 
 logger = Logger()
 metrics = Metrics()
+# /health and rejected requests publish no metric by design: Powertools would warn about each such flush.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayHttpResolver(enable_validation=True)
 
 ERRORS = {
