@@ -27,6 +27,10 @@ if [ "$(uname -m)" != "x86_64" ]; then
   echo "  next: pull the real image (docker pull $IMAGE) on a machine with registry access" >&2
   exit 2
 fi
+if ! command -v debootstrap >/dev/null && [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+  echo "==> installing debootstrap (apt)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap) >/dev/null 2>&1 || true
+fi
 command -v debootstrap >/dev/null || {
   echo "ERROR: debootstrap is missing.  next: apt-get install -y debootstrap (as root), then run again" >&2; exit 2; }
 

@@ -21,7 +21,6 @@ start() {
     echo "==> [docker] installing docker.io (apt, ~20 s)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
   fi
-  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   mkdir -p .local/logs
   echo "==> [docker] starting dockerd (log: $LOG)"
   dockerd >"$LOG" 2>&1 &
