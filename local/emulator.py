@@ -280,10 +280,6 @@ class WorkerRuntime:
         """InvokeContext.__exit__ calls this on LambdaRuntime: here the "containers" are the workers."""
         self.shutdown()
 
-    def worker_pids(self) -> dict[str, list[int]]:
-        with self._lock:
-            return {name: [w.process.pid for w in pool.idle] for name, pool in self._pools.items()}
-
 
 def base64_when_not_utf8() -> None:
     """API Gateway hands a body it cannot treat as text to Lambda base64-encoded; SAM answers 502 instead."""

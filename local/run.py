@@ -81,7 +81,7 @@ class Stack:
         self.port = port
         self.token = token
         self.interactive = interactive
-        self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}  # started order; stop() reverses it
         self.parameter = template_default("TokenParameterName")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         # sam build looks for python3.12 on PATH: this virtualenv's interpreter is one.
@@ -99,24 +99,23 @@ class Stack:
     def start(self, name: str, command: list[str], to_terminal: bool = False) -> subprocess.Popen[bytes]:
         LOGS.mkdir(parents=True, exist_ok=True)
         log = LOGS / f"{name}.log"
-        out: Any = None if to_terminal else log.open("wb")
-        process = subprocess.Popen(  # noqa: S603 - commands built here, not from input
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT if out else None,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.processes.append((name, process, log))
+        log.unlink(missing_ok=True)  # never show a previous run's output as this one's
+        with contextlib.ExitStack() as files:
+            out: Any = None if to_terminal else files.enter_context(log.open("wb"))  # the child keeps its copy
+            process = subprocess.Popen(  # noqa: S603 - commands built here, not from input
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.processes[name] = process
         return process
 
-    def pid(self, name: str) -> int:
-        return next(p.pid for n, p, _ in self.processes if n == name)
-
     def wait_for(self, name: str, url: str, timeout: float) -> None:
-        process = next(p for n, p, _ in self.processes if n == name)
+        process = self.processes[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -133,7 +132,7 @@ class Stack:
         fail(f"{name} did not answer on {url} within {timeout:.0f} s", f"see {LOGS / (name + '.log')}")
 
     def stop(self) -> None:
-        for name, process, _ in reversed(self.processes):
+        for name, process in reversed(self.processes.items()):
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
@@ -315,8 +314,8 @@ def main() -> int:
                 "LOCAL_TOKEN_PARAMETER": stack.parameter,
                 "LOCAL_LOG_DIR": str(LOGS),
                 "LOCAL_API_MODE": "docker" if docker else "no-docker",
-                "LOCAL_SSM_PID": str(stack.pid("ssm")),
-                "LOCAL_API_PID": str(stack.pid("api")),
+                "LOCAL_SSM_PID": str(stack.processes["ssm"].pid),
+                "LOCAL_API_PID": str(stack.processes["api"].pid),
             }
             return subprocess.run(args.exec, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
         body = json.dumps({"prompt": "Hello from make local"})
@@ -327,7 +326,7 @@ def main() -> int:
             f"Logs: {LOGS}. Ctrl-C stops everything.",
             flush=True,
         )
-        api = next(p for n, p, _ in stack.processes if n == "api")
+        api = stack.processes["api"]
         api.wait()
         return api.returncode
     except KeyboardInterrupt:
