@@ -171,7 +171,7 @@ class Stack:
         say("2/4", f"Bedrock Runtime stand-in on {host}:{BEDROCK_PORT}")
         self.start(
             "bedrock",
-            [sys.executable, str(ROOT / "local" / "bedrock_standin.py"), "--host", host, "--port", str(BEDROCK_PORT)],
+            [sys.executable, "-m", "local.bedrock_standin", "--host", host, "--port", str(BEDROCK_PORT)],
         )
         self.wait_for("bedrock", f"http://127.0.0.1:{BEDROCK_PORT}/health", 30)
 

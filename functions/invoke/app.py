@@ -6,6 +6,7 @@ import base64
 import json
 import warnings
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,11 +18,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import openai_compat
 from bedrock import Conversation, Reply, converse
 from config import MAX_BODY_BYTES, MAX_QUERY_TEXT, settings
-from errors import GatewayError, error_body, openai_error_body
+from errors import GatewayError, error_body, field_errors, openai_error_body
 from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
+from openai_compat import catalog, chat, embeddings, shapes, streaming
+from openai_compat.schema import ChatCompletionRequest, EmbeddingRequest
 
 logger = Logger()
 metrics = Metrics()
@@ -58,9 +60,28 @@ def call_model(conversation: Conversation) -> Reply:
             "stop_reason": reply.stop_reason,
             "input_tokens": reply.input_tokens,
             "output_tokens": reply.output_tokens,
+            "tool_calls": len(reply.tool_uses),
         },
     )
     return reply
+
+
+def call_embeddings(request: EmbeddingRequest) -> embeddings.Embedded:
+    """Embeddings plus their metrics and log line (the texts are never logged)."""
+    try:
+        embedded = embeddings.embed(request)
+    except GatewayError as err:
+        if err.status >= 500 or err.kind == "rate_limit_error":
+            metrics.add_dimension("ModelId", request.model or "default")
+            metrics.add_metric(name="BedrockErrors", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_dimension("ModelId", embedded.model_id)
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
+    logger.info(
+        "Embeddings answered",
+        extra={"model_id": embedded.model_id, "inputs": len(embedded.vectors), "input_tokens": embedded.input_tokens},
+    )
+    return embedded
 
 
 def reject_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
@@ -100,28 +121,50 @@ def invoke_get(inputText: Annotated[Text, Query(max_length=MAX_QUERY_TEXT)]) -> 
 
 @app.get("/models", summary="Models this gateway allows")
 def models() -> ModelList:
-    return ModelList(default=settings.default_model, models=list(settings.allowed_models))
+    return ModelList(
+        default=settings.default_model,
+        models=list(settings.allowed_models),
+        embeddingModels=list(settings.embedding_models),
+    )
 
 
 @app.post(
     "/v1/chat/completions",
-    summary="OpenAI-compatible chat completion",
-    responses=openai_compat.responses(openai_compat.ChatCompletion),
+    summary="OpenAI-compatible chat completion (tools, structured output, images; stream=true as one SSE body)",
+    responses=shapes.responses(shapes.ChatCompletion, stream=True),
 )
-def chat_completions(body: openai_compat.ChatCompletionRequest) -> dict[str, Any]:
+def chat_completions(body: ChatCompletionRequest) -> Response[str]:
     if body.user:
         logger.append_keys(openai_user=body.user[:128])
-    reply = call_model(openai_compat.to_conversation(body))
-    return openai_compat.completion(reply, request_id())
+    plan = chat.to_plan(body)
+    completion = chat.completion(call_model(plan.conversation), plan, request_id())
+    if plan.stream:
+        return Response(
+            status_code=200,
+            content_type=streaming.CONTENT_TYPE,
+            body=streaming.from_completion(completion, plan.include_usage),
+            headers={"Cache-Control": "no-cache"},
+        )
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(completion))
 
 
-@app.get(
-    "/v1/models",
-    summary="OpenAI-compatible model list",
-    responses=openai_compat.responses(openai_compat.OpenAIModelList),
+@app.post(
+    "/v1/embeddings",
+    summary="OpenAI-compatible embeddings (Titan Text Embeddings v2, Cohere Embed v3)",
+    responses=shapes.responses(shapes.EmbeddingList),
 )
+def create_embeddings(body: EmbeddingRequest) -> dict[str, Any]:
+    return embeddings.response(call_embeddings(body), body.encoding_format)
+
+
+@app.get("/v1/models", summary="OpenAI-compatible model list", responses=shapes.responses(shapes.OpenAIModelList))
 def openai_models() -> dict[str, Any]:
-    return openai_compat.model_list()
+    return catalog.model_list()
+
+
+@app.get("/v1/models/<model_id>", summary="One model, if allowed", responses=shapes.responses(shapes.OpenAIModel))
+def openai_model(model_id: str) -> dict[str, Any]:
+    return catalog.retrieve(unquote(model_id))
 
 
 # ---- errors: every failure leaves through here -----------------------------------------------------------------
@@ -153,21 +196,13 @@ def invalid_request(exc: RequestValidationError) -> Response:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(GatewayError(400, "Request body is not valid JSON.", kind="invalid_request_error"))
-    fields = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
-    ]
+    fields = field_errors(errors)
     logger.info("Invalid request", extra={"errors": fields})
     if app.current_event.path.startswith("/v1/"):  # OpenAI clients expect 400 for invalid parameters
         first = fields[0]
-        return error_response(
-            GatewayError(
-                400,
-                f"{first['field']}: {first['message']}",
-                kind="invalid_request_error",
-                param=first["field"].removeprefix("body."),
-            )
-        )
+        param = first["field"].removeprefix("body.").removeprefix("body")
+        message = f"{param}: {first['message']}" if param else first["message"]
+        return error_response(GatewayError(400, message, kind="invalid_request_error", param=param or None))
     return error_response(GatewayError(422, "Request is invalid.", kind="invalid_request_error"), errors=fields)
 
 
@@ -188,7 +223,7 @@ def precheck(event: dict[str, Any]) -> GatewayError | None:
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size > MAX_BODY_BYTES:
         return GatewayError(
-            413, f"Request body is larger than {MAX_BODY_BYTES // 1024} KB.", kind="invalid_request_error"
+            413, f"Request body is larger than {MAX_BODY_BYTES // 1024 // 1024} MB.", kind="invalid_request_error"
         )
     if body and event.get("isBase64Encoded"):  # API Gateway base64-encodes bodies it cannot pass as text
         try:
@@ -210,15 +245,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     key_id = (((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}).get("keyId")
     if key_id:
         logger.append_keys(key_id=key_id)
+    rid = (event.get("requestContext") or {}).get("requestId") or "-"
     rejected = precheck(event)
     if rejected:
         logger.warning("Request refused", extra={"status": rejected.status, "reason": rejected.message})
-        rid = (event.get("requestContext") or {}).get("requestId") or "-"
         body = error_payload(event.get("rawPath") or "", rid, rejected)
         return {
             "statusCode": rejected.status,
-            "headers": {"Content-Type": "application/json", **rejected.headers},
+            "headers": {"Content-Type": "application/json", "x-request-id": rid, **rejected.headers},
             "body": json.dumps(body),
             "isBase64Encoded": False,
         }
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    response.setdefault("headers", {})["x-request-id"] = rid  # the SDK exposes it as response._request_id
+    return response

@@ -1,7 +1,8 @@
-"""The one call this gateway makes: Bedrock Converse, with deadlines that fit API Gateway's 30 s."""
+"""The calls this gateway makes: Bedrock Converse and InvokeModel, with deadlines that fit API Gateway's 30 s."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -15,23 +16,32 @@ class Conversation:
     """A provider-neutral request: what /invoke and /v1/chat/completions both turn into."""
 
     model_id: str
-    messages: list[dict[str, Any]]  # Converse shape: {"role": ..., "content": [{"text": ...}]}
+    messages: list[dict[str, Any]]  # Converse shape: {"role": ..., "content": [{"text": ...}, {"toolUse": ...}]}
     system: list[str] = field(default_factory=list)
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)
+    tool_config: dict[str, Any] | None = None  # Converse toolConfig: {"tools": [...], "toolChoice": {...}}
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    id: str
+    name: str
+    input: Any
 
 
 @dataclass(frozen=True)
 class Reply:
     model_id: str
-    output: str
+    output: str  # the text blocks, joined
     stop_reason: str
     input_tokens: int
     output_tokens: int
     total_tokens: int
     latency_ms: int
+    tool_uses: tuple[ToolUse, ...] = ()
 
 
 @cache
@@ -39,6 +49,7 @@ def client() -> Any:
     """Created on first use, once per container: /health and rejected requests never pay for it.
 
     botocore directly, not boto3: boto3's import adds s3transfer (~45 ms of cold start here) and nothing we use.
+    Clients are thread-safe: embeddings share this one across their worker threads.
     """
     import botocore.session
     from botocore.config import Config
@@ -67,6 +78,8 @@ def converse_arguments(conversation: Conversation) -> dict[str, Any]:
     }
     if conversation.system:
         arguments["system"] = [{"text": text} for text in conversation.system]
+    if conversation.tool_config:
+        arguments["toolConfig"] = conversation.tool_config
     return arguments
 
 
@@ -77,12 +90,31 @@ def converse(conversation: Conversation) -> Reply:
     except Exception as exc:
         raise from_botocore(exc) from exc
     usage = response.get("usage", {})
+    blocks = response["output"]["message"]["content"]
     return Reply(
         model_id=conversation.model_id,
-        output="".join(block.get("text", "") for block in response["output"]["message"]["content"]),
+        output="".join(block.get("text", "") for block in blocks),
         stop_reason=response.get("stopReason", ""),
         input_tokens=usage.get("inputTokens", 0),
         output_tokens=usage.get("outputTokens", 0),
         total_tokens=usage.get("totalTokens", 0),
         latency_ms=response.get("metrics", {}).get("latencyMs", 0),
+        tool_uses=tuple(
+            ToolUse(id=b["toolUse"]["toolUseId"], name=b["toolUse"]["name"], input=b["toolUse"].get("input"))
+            for b in blocks
+            if "toolUse" in b
+        ),
     )
+
+
+def invoke_model(model_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """InvokeModel with a JSON body: (the decoded answer, Bedrock's input token count from its response header)."""
+    try:
+        response = client().invoke_model(
+            modelId=model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
+        )
+        answer = json.loads(response["body"].read())
+    except Exception as exc:
+        raise from_botocore(exc) from exc
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return answer, int(headers.get("x-amzn-bedrock-input-token-count") or 0)

@@ -81,3 +81,25 @@ def error_body(message: str, request_id: str, **extra: Any) -> dict[str, Any]:
 def openai_error_body(message: str, kind: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     """OpenAI's error shape, so the openai SDK raises its typed errors."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'messages', 2, 'content') -> 'body.messages[2].content'."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """pydantic's errors as {field, message, type} a person can act on: OpenAI-style paths, plain messages."""
+    described = []
+    for error in errors:
+        kind = error.get("type", "")
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            message = "unknown field (not part of this API; check the spelling)"
+        elif kind == "missing":
+            message = "is required"
+        described.append({"field": field_path(error.get("loc", ())), "message": message, "type": kind})
+    return described

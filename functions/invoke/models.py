@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from bedrock import Conversation, Reply
 from config import MAX_STOP_SEQUENCES, settings
@@ -28,10 +28,46 @@ class TextBlock(BaseModel):
     text: Text
 
 
+def text_or_blocks(content: object) -> str | list[TextBlock]:
+    """A string, or a non-empty list of {"text": ...} blocks; one plain message instead of pydantic's per-branch
+    errors (`content.str`, `content.list[TextBlock]`)."""
+    if isinstance(content, str):
+        if not content.strip():
+            raise ValueError("must not be blank")
+        return content
+    if isinstance(content, list) and content:
+        blocks = []
+        for i, block in enumerate(content):
+            if not isinstance(block, dict) or set(block) != {"text"} or not isinstance(block["text"], str):
+                raise ValueError(f"block {i} must be an object with exactly one field, text")
+            if not block["text"].strip():
+                raise ValueError(f"block {i}: text must not be blank")
+            blocks.append(TextBlock(text=block["text"]))
+        return blocks
+    raise ValueError('must be a non-blank string or a non-empty list of {"text": ...} blocks')
+
+
+CONTENT_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {"text": {"type": "string", "minLength": 1, "pattern": r"\S"}},
+                "required": ["text"],
+                "additionalProperties": False,
+            },
+        },
+    ]
+}
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
-    content: Text | Annotated[list[TextBlock], Field(min_length=1)]
+    content: Annotated[object, AfterValidator(text_or_blocks), WithJsonSchema(CONTENT_SCHEMA)]
 
     def to_converse(self) -> dict[str, object]:
         blocks = [{"text": self.content}] if isinstance(self.content, str) else [b.model_dump() for b in self.content]
@@ -110,7 +146,8 @@ class InvokeResponse(BaseModel, defer_build=True):  # response shape: built when
 
 class ModelList(BaseModel, defer_build=True):  # response shape: built when first used
     default: str
-    models: list[str]
+    models: list[str]  # chat models (POST /invoke, /v1/chat/completions)
+    embeddingModels: list[str]  # POST /v1/embeddings
 
 
 class Health(BaseModel, defer_build=True):  # response shape: built when first used

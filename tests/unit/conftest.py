@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 MAX_OUTPUT_TOKENS = 512
 ALLOWED = "us.amazon.nova-lite-v1:0,fault.throttling"
+EMBEDDING = "amazon.titan-embed-text-v2:0,cohere.embed-english-v3"
 
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
@@ -29,6 +30,7 @@ os.environ.update(
     TOKEN_PARAMETER_NAME="/bedrock-gateway/api-token",
     BEDROCK_MODEL_ID="amazon.nova-micro-v1:0",
     ALLOWED_MODEL_IDS=ALLOWED,
+    EMBEDDING_MODEL_IDS=EMBEDDING,
     MAX_OUTPUT_TOKENS=str(MAX_OUTPUT_TOKENS),
     BEDROCK_READ_TIMEOUT="2",
 )

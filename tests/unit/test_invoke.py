@@ -90,7 +90,11 @@ def test_get_invoke_without_input_text_is_422(call_invoke: Any) -> None:
 def test_models_lists_default_first(call_invoke: Any) -> None:
     status, _, body = call_invoke(http_event("GET", "/models"))
     assert status == 200
-    assert body == {"default": DEFAULT_MODEL, "models": [DEFAULT_MODEL, "us.amazon.nova-lite-v1:0", "fault.throttling"]}
+    assert body == {
+        "default": DEFAULT_MODEL,
+        "models": [DEFAULT_MODEL, "us.amazon.nova-lite-v1:0", "fault.throttling"],
+        "embeddingModels": ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"],
+    }
 
 
 def test_health_makes_no_aws_call(bedrock: Any, call_invoke: Any) -> None:
@@ -114,7 +118,7 @@ def test_health_makes_no_aws_call(bedrock: Any, call_invoke: Any) -> None:
         ({"prompt": "a", "modelId": "anthropic.claude-v2"}, ["body.modelId"]),
         ({"prompt": "a", "unknown": 1}, ["body.unknown"]),
         ({"messages": []}, ["body.messages"]),
-        ({"messages": [{"role": "system", "content": "x"}]}, ["body.messages.0.role"]),
+        ({"messages": [{"role": "system", "content": "x"}]}, ["body.messages[0].role"]),
         ({"messages": [{"role": "assistant", "content": "x"}]}, ["body.messages"]),
         ({"messages": [{"role": "user", "content": "x"}, {"role": "user", "content": "y"}]}, ["body.messages"]),
     ],
@@ -129,7 +133,24 @@ def test_invalid_bodies_are_422_with_field_paths(payload: dict[str, Any], fields
 def test_message_content_list_must_be_text_blocks(call_invoke: Any) -> None:
     status, _, body = call_invoke(http_event("POST", "/invoke", {"messages": [{"role": "user", "content": []}]}))
     assert status == 422
-    assert any(e["field"].startswith("body.messages.0.content") for e in body["errors"])
+    assert [(e["field"], e["message"]) for e in body["errors"]] == [
+        ("body.messages[0].content", 'must be a non-blank string or a non-empty list of {"text": ...} blocks')
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (5, 'must be a non-blank string or a non-empty list of {"text": ...} blocks'),
+        ("  ", "must not be blank"),
+        ([{"text": "a"}, {"image": "b"}], "block 1 must be an object with exactly one field, text"),
+    ],
+)
+def test_content_errors_name_the_field_in_one_plain_message(content: Any, message: str, call_invoke: Any) -> None:
+    """Not pydantic's union branches (`content.str`, `content.list[TextBlock]`): one field, one reason."""
+    status, _, body = call_invoke(http_event("POST", "/invoke", {"messages": [{"role": "user", "content": content}]}))
+    assert status == 422
+    assert body["errors"] == [{"field": "body.messages[0].content", "message": message, "type": "value_error"}]
 
 
 @pytest.mark.parametrize("raw", ['{"prompt": ', "not json", '{"prompt": "a",}'])
@@ -139,10 +160,10 @@ def test_malformed_json_is_400(raw: str, call_invoke: Any) -> None:
     assert body["message"] == "Request body is not valid JSON." and body["requestId"]
 
 
-def test_body_over_256_kb_is_413_before_parsing(call_invoke: Any) -> None:
-    status, _, body = call_invoke(http_event("POST", "/invoke", {"prompt": "x" * (256 * 1024)}))
+def test_body_over_5_mb_is_413_before_parsing(call_invoke: Any) -> None:
+    status, _, body = call_invoke(http_event("POST", "/invoke", {"prompt": "x" * (5 * 1024 * 1024)}))
     assert status == 413
-    assert "256 KB" in body["message"] and body["requestId"]
+    assert "5 MB" in body["message"] and body["requestId"]
 
 
 def test_non_json_content_type_is_415(call_invoke: Any) -> None:

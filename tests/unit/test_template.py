@@ -86,6 +86,8 @@ def test_every_route_but_health_requires_the_authorizer(cfn: dict[str, Any]) -> 
         ("/health", "get"),
         ("/v1/chat/completions", "post"),
         ("/v1/models", "get"),
+        ("/v1/models/{modelId}", "get"),
+        ("/v1/embeddings", "post"),
         ("/{proxy+}", "x-amazon-apigateway-any-method"),
     } == seen
 
@@ -164,7 +166,7 @@ def test_invoke_function_may_only_invoke_allowed_models() -> None:
         translated({"AllowedModelIds": "us.amazon.nova-lite-v1:0,amazon.titan-text-lite-v1"}), "InvokeFunctionRole"
     )
     assert {s["Action"] for s in granted} == {"bedrock:InvokeModel"}
-    direct, through_profiles = granted
+    direct, through_profiles, embedding = granted
     assert direct["Resource"] == [
         "arn:aws:bedrock:*::foundation-model/amazon.nova-micro-v1:0",
         "arn:aws:bedrock:*::foundation-model/us.amazon.nova-lite-v1:0",
@@ -179,6 +181,20 @@ def test_invoke_function_may_only_invoke_allowed_models() -> None:
         "arn:aws:bedrock:*:*:inference-profile/us.amazon.nova-lite-v1:0",
         "arn:aws:bedrock:*:*:inference-profile/amazon.titan-text-lite-v1",
     ]
+    assert embedding["Resource"] == ["arn:aws:bedrock:*::foundation-model/amazon.titan-embed-text-v2:0"]
+
+
+def test_embedding_models_are_granted_exactly_and_can_be_turned_off() -> None:
+    granted = statements(
+        translated({"EmbeddingModelIds": "cohere.embed-english-v3,cohere.embed-multilingual-v3"}), "InvokeFunctionRole"
+    )
+    assert granted[-1]["Sid"] == "InvokeAllowedEmbeddingModels"
+    assert granted[-1]["Resource"] == [
+        "arn:aws:bedrock:*::foundation-model/cohere.embed-english-v3",
+        "arn:aws:bedrock:*::foundation-model/cohere.embed-multilingual-v3",
+    ]
+    off = statements(translated({"EmbeddingModelIds": ""}), "InvokeFunctionRole")
+    assert [s["Sid"] for s in off] == ["InvokeAllowedModelsAndProfiles", "InvokeFoundationModelsOnlyThroughAllowedProfiles"]
 
 
 def test_empty_allowlist_means_only_the_default(cfn: dict[str, Any]) -> None:
