@@ -72,7 +72,7 @@ load: setup ## 2,000 requests at concurrency 20 through the local Docker-free AP
 
 bench: build ## cold start, warm per-request, SSM calls, package size vs a bare baseline (BENCH_FAST=1: quick)
 	@rm -f .local/e2e.json; mkdir -p .local
-	@BENCH_REQUESTS=$(if $(BENCH_FAST),50,200) BENCH_E2E_OUT=$(CURDIR)/.local/e2e.json $(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/local_latency.py
+	@STANDIN_EMBED_DELAY_MS=50 BENCH_REQUESTS=$(if $(BENCH_FAST),50,200) BENCH_E2E_OUT=$(CURDIR)/.local/e2e.json $(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/local_latency.py
 	@BENCH_E2E_OUT=$(CURDIR)/.local/e2e.json $(VENV_PY) bench/bench.py
 
 clean: ## remove build output and local logs

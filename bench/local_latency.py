@@ -1,6 +1,8 @@
 """p50/p95 of warm requests through the local API (run by `make bench-local` inside the local stack).
 
 Authorizer + invoke function + Bedrock stand-in, over loopback, one keep-alive connection, bounded count.
+Then embeddings: 1 input vs EMBED_INPUTS inputs on Titan (one InvokeModel per text, run concurrently by the
+gateway); with the stand-in started with STANDIN_EMBED_DELAY_MS, this shows N inputs cost about one call.
 Prints a JSON line; bench.py folds it into its table.
 """
 
@@ -14,6 +16,17 @@ import time
 import requests
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+EMBED_REQUESTS = 10
+EMBED_INPUTS = 16
+
+
+def p50(session: requests.Session, url: str, body: str, headers: dict[str, str], count: int) -> float:
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        session.post(url, data=body, headers=headers, timeout=30).raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)[len(timings) // 2]
 
 
 def main() -> int:
@@ -29,11 +42,26 @@ def main() -> int:
             response = session.post(f"{url}/invoke", data=body, headers=headers, timeout=10)
             timings.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
+        embeddings_url = f"{url}/v1/embeddings"
+        one = json.dumps({"model": "amazon.titan-embed-text-v2:0", "input": "one text to embed"})
+        many = json.dumps(
+            {"model": "amazon.titan-embed-text-v2:0", "input": [f"text {i}" for i in range(EMBED_INPUTS)]}
+        )
+        p50(session, embeddings_url, many, headers, 2)  # warm the embedding pool's threads and connections
+        one_ms = p50(session, embeddings_url, one, headers, EMBED_REQUESTS)
+        many_ms = p50(session, embeddings_url, many, headers, EMBED_REQUESTS)
     timings.sort()
     result = {
         "requests": REQUESTS,
         "p50_ms": round(timings[len(timings) // 2], 2),
         "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 2),
+        "embeddings": {
+            "delay_ms": float(os.environ.get("STANDIN_EMBED_DELAY_MS", "0")),
+            "inputs": EMBED_INPUTS,
+            "one_p50_ms": round(one_ms, 1),
+            "many_p50_ms": round(many_ms, 1),
+            "ratio": round(many_ms / one_ms, 2),
+        },
     }
     print(json.dumps(result))
     out = os.environ.get("BENCH_E2E_OUT")

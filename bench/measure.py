@@ -1,6 +1,7 @@
 """One measurement in a fresh process (bench.py runs it): cold init, or warm per-request timings.
 
-usage: measure.py cold|warm|ssm-calls authorizer|invoke|baseline [calls]
+usage: measure.py cold|warm|ssm-calls authorizer|invoke|invoke-tools|baseline [calls]
+(invoke-tools: an OpenAI chat completion offering two tools, answered with a tool call.)
 Prints one JSON object. AWS is stubbed below the HTTP layer (botocore `before-send`), so serialisation,
 signing and parsing all run, as in Lambda, but nothing leaves the process.
 """
@@ -39,6 +40,44 @@ CONVERSE = json.dumps(
         "metrics": {"latencyMs": 1},
     }
 ).encode()
+CONVERSE_TOOL_USE = json.dumps(
+    {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {"text": "calling get_weather"},
+                    {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}},
+                ],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 40, "outputTokens": 12, "totalTokens": 52},
+        "metrics": {"latencyMs": 1},
+    }
+).encode()
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+                "required": ["city"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "description": "Current time in a timezone",
+            "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
+        },
+    },
+]
 GET_PARAMETER = json.dumps(
     {"Parameter": {"Name": "/bedrock-gateway/api-token", "Type": "SecureString", "Value": TOKEN, "Version": 1}}
 ).encode()
@@ -75,11 +114,12 @@ def load(function: str) -> tuple[Any, Any]:
         import baseline_handler
 
         return baseline_handler.lambda_handler, baseline_handler.client
+    folder = "invoke" if function.startswith("invoke") else function
     if not os.environ.get("PYTHONPATH"):
-        sys.path.insert(0, str(ROOT / "functions" / function))
+        sys.path.insert(0, str(ROOT / "functions" / folder))
     import app
 
-    if function == "invoke":
+    if folder == "invoke":
         import bedrock
 
         return app.lambda_handler, bedrock.client()
@@ -89,10 +129,18 @@ def load(function: str) -> tuple[Any, Any]:
 
 
 def event_for(function: str) -> dict[str, Any]:
-    name = {"authorizer": "authorizer-allow.json", "invoke": "invoke-post.json", "baseline": "invoke-post.json"}
+    name = {
+        "authorizer": "authorizer-allow.json",
+        "invoke": "invoke-post.json",
+        "invoke-tools": "chat-completions-post.json",
+        "baseline": "invoke-post.json",
+    }
     event = json.loads((ROOT / "events" / name[function]).read_text())
     if function == "authorizer":
         event["headers"]["authorization"] = f"Bearer {TOKEN}"
+    if function == "invoke-tools":
+        body = json.loads(event["body"])
+        event["body"] = json.dumps({**body, "tools": TOOLS, "tool_choice": "auto"})
     return event
 
 
@@ -116,7 +164,7 @@ def main() -> None:
     if function == "authorizer":
         stub(client.__self__.client, "GetParameter", GET_PARAMETER)
     else:
-        stub(client, "Converse", CONVERSE)
+        stub(client, "Converse", CONVERSE_TOOL_USE if function == "invoke-tools" else CONVERSE)
     event, context = event_for(function), Context()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - log and EMF lines are formatted and written, not shown
     real_stdout, sys.stdout = sys.stdout, devnull

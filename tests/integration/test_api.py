@@ -106,9 +106,13 @@ def test_invalid_input_is_422_with_field_paths(payload: dict[str, Any], field: s
     assert field in [e["field"] for e in body["errors"]]
 
 
-def test_body_over_256_kb_is_413(api: Api) -> None:
+def test_body_over_5_mb_is_413(api: Api) -> None:
+    # 5 MB + 100 KB: over the gateway's limit, still under Lambda's 6 MB invocation payload with the event around it
     response = api.call(
-        "POST", "/invoke", data=json.dumps({"prompt": "x" * 300_000}), headers={"content-type": "application/json"}
+        "POST",
+        "/invoke",
+        data=json.dumps({"prompt": "x" * (5 * 1024 * 1024 + 100_000)}),
+        headers={"content-type": "application/json"},
     )
     assert_error(response, 413)
 

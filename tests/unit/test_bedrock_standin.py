@@ -111,3 +111,217 @@ def test_timeout_fault_outlasts_the_read_timeout(client: Any) -> None:
 def test_conversation_must_start_with_user(client: Any) -> None:
     with pytest.raises(client.exceptions.ValidationException):
         client.converse(modelId="m", messages=[{"role": "assistant", "content": [{"text": "x"}]}])
+
+
+# ---- tools, images, embeddings and Bedrock's rules (the behaviour README's local section documents) ----------------
+
+WEATHER = {
+    "toolSpec": {
+        "name": "get_weather",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                    "days": {"type": "integer"},
+                    "where": {"$ref": "#/$defs/Place"},
+                    "optional": {"type": "string"},
+                },
+                "required": ["city", "unit", "days", "where"],
+                "$defs": {
+                    "Place": {
+                        "type": "object",
+                        "properties": {"lat": {"type": "number"}, "tags": {"type": "array"}, "ok": {"type": "boolean"}},
+                        "required": ["lat", "tags", "ok"],
+                    }
+                },
+            }
+        },
+    }
+}
+TIME = {"toolSpec": {"name": "get_time", "inputSchema": {"json": {"type": "object"}}}}
+MINIMAL_WEATHER = {"city": "echo", "unit": "celsius", "days": 1, "where": {"lat": 1.5, "tags": [], "ok": True}}
+
+
+def ask(client: Any, text: str, choice: dict[str, Any] | None = None, tools: list[Any] | None = None) -> Any:
+    config: dict[str, Any] = {"tools": tools or [WEATHER, TIME]}
+    if choice:
+        config["toolChoice"] = choice
+    return client.converse(modelId="m", messages=[{"role": "user", "content": [{"text": text}]}], toolConfig=config)
+
+
+def uses(response: Any) -> list[tuple[str, Any]]:
+    blocks = response["output"]["message"]["content"]
+    return [(b["toolUse"]["name"], b["toolUse"]["input"]) for b in blocks if "toolUse" in b]
+
+
+def test_auto_calls_every_named_tool_in_tool_order_with_minimal_inputs(client: Any) -> None:
+    response = ask(client, "get_time then get_weather please")
+    assert response["stopReason"] == "tool_use"
+    assert response["output"]["message"]["content"][0] == {"text": "calling get_weather, get_time"}
+    assert uses(response) == [("get_weather", MINIMAL_WEATHER), ("get_time", {})]
+    ids = [b["toolUse"]["toolUseId"] for b in response["output"]["message"]["content"][1:]]
+    assert all(len(i) == 16 and i.startswith("tooluse_") for i in ids) and len(set(ids)) == 2
+
+
+def test_auto_without_a_named_tool_echoes(client: Any) -> None:
+    response = ask(client, "hello")
+    assert response["stopReason"] == "end_turn" and uses(response) == []
+
+
+def test_any_calls_the_first_tool_and_tool_calls_that_one(client: Any) -> None:
+    assert uses(ask(client, "hello", {"any": {}})) == [("get_weather", MINIMAL_WEATHER)]
+    assert uses(ask(client, "get_weather", {"tool": {"name": "get_time"}})) == [("get_time", {})]
+
+
+def test_tool_results_are_echoed(client: Any) -> None:
+    response = client.converse(
+        modelId="m",
+        messages=[
+            {"role": "user", "content": [{"text": "get_time and get_weather"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"toolUse": {"toolUseId": "a", "name": "get_time", "input": {}}},
+                    {"toolUse": {"toolUseId": "b", "name": "get_weather", "input": {}}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"toolResult": {"toolUseId": "a", "content": [{"text": "noon"}]}},
+                    {"toolResult": {"toolUseId": "b", "content": [{"text": "sunny"}]}},
+                ],
+            },
+        ],
+        toolConfig={"tools": [WEATHER, TIME]},
+    )
+    assert response["output"]["message"]["content"] == [{"text": "echo: tool results: noon | sunny"}]
+
+
+def test_images_are_described_in_the_echo(client: Any) -> None:
+    response = client.converse(
+        modelId="m",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"text": "look"},
+                    {"image": {"format": "png", "source": {"bytes": b"\x89PNG1234"}}},
+                    {"image": {"format": "webp", "source": {"bytes": b"RIFF"}}},
+                ],
+            }
+        ],
+    )
+    assert (
+        response["output"]["message"]["content"][0]["text"] == "echo: look [image: png, 8 bytes] [image: webp, 4 bytes]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("messages", "tool_config", "fragment"),
+    [
+        (
+            [{"role": "user", "content": [{"text": "a"}]}, {"role": "user", "content": [{"text": "b"}]}],
+            None,
+            "alternate",
+        ),
+        ([{"role": "user", "content": [{"text": " "}]}], None, "is blank"),
+        (
+            [
+                {"role": "user", "content": [{"text": "a"}]},
+                {"role": "assistant", "content": [{"toolUse": {"toolUseId": "a", "name": "get_time", "input": {}}}]},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": "a", "content": [{"text": "x"}]}}]},
+            ],
+            None,
+            "toolConfig field must be defined",
+        ),
+        (
+            [
+                {"role": "user", "content": [{"text": "a"}]},
+                {"role": "assistant", "content": [{"text": "no call"}]},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": "zz", "content": [{"text": "x"}]}}]},
+            ],
+            {"tools": [TIME]},
+            "exceeds the number of toolUse blocks",
+        ),
+        (
+            [
+                {"role": "user", "content": [{"text": "a"}]},
+                {"role": "assistant", "content": [{"toolUse": {"toolUseId": "a", "name": "get_time", "input": {}}}]},
+                {"role": "user", "content": [{"text": "never answered"}]},
+            ],
+            {"tools": [TIME]},
+            "Expected toolResult blocks",
+        ),
+        (
+            [
+                {"role": "user", "content": [{"text": "a"}]},
+                {"role": "assistant", "content": [{"toolUse": {"toolUseId": "a.b", "name": "get_time", "input": {}}}]},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": "a.b", "content": [{"text": "x"}]}}]},
+            ],
+            {"tools": [TIME]},
+            "regular expression pattern",
+        ),
+        ([{"role": "user", "content": [{"text": "a"}]}], {"tools": [TIME, TIME]}, "duplicate tool names"),
+        (
+            [{"role": "user", "content": [{"text": "a"}]}],
+            {"tools": [TIME], "toolChoice": {"tool": {"name": "nope"}}},
+            "not defined",
+        ),
+        (
+            [{"role": "user", "content": [{"image": {"format": "png", "source": {"bytes": b"x" * 3_750_001}}}]}],
+            None,
+            "larger than 3.75 MB",
+        ),
+    ],
+)
+def test_bedrock_rules_answer_validation_exceptions(
+    messages: list[dict[str, Any]], tool_config: dict[str, Any] | None, fragment: str, client: Any
+) -> None:
+    kwargs: dict[str, Any] = {"toolConfig": tool_config} if tool_config else {}
+    with pytest.raises(client.exceptions.ValidationException) as info:
+        client.converse(modelId="m", messages=messages, **kwargs)
+    assert fragment in info.value.response["Error"]["Message"]
+
+
+def test_titan_embeddings_are_deterministic_unit_vectors(client: Any) -> None:
+    def titan(text: str, **extra: Any) -> Any:
+        response = client.invoke_model(
+            modelId="amazon.titan-embed-text-v2:0", body=json.dumps({"inputText": text, **extra})
+        )
+        return json.loads(response["body"].read()), response["ResponseMetadata"]["HTTPHeaders"]
+
+    (first, headers), (again, _) = titan("same words here"), titan("same words here")
+    assert first["embedding"] == again["embedding"] and len(first["embedding"]) == 1024
+    assert abs(sum(v * v for v in first["embedding"]) - 1) < 1e-4
+    assert first["inputTextTokenCount"] == 3 and headers["x-amzn-bedrock-input-token-count"] == "3"
+    assert titan("other")[0]["embedding"] != first["embedding"]
+    assert len(titan("x", dimensions=256)[0]["embedding"]) == 256
+    with pytest.raises(client.exceptions.ValidationException):
+        titan("x", dimensions=300)
+
+
+def test_cohere_embeddings_take_a_batch(client: Any) -> None:
+    response = client.invoke_model(
+        modelId="cohere.embed-english-v3",
+        body=json.dumps({"texts": ["a b", "c"], "input_type": "search_query"}),
+    )
+    answer = json.loads(response["body"].read())
+    assert [len(v) for v in answer["embeddings"]] == [1024, 1024]
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-bedrock-input-token-count"] == "3"
+    with pytest.raises(client.exceptions.ValidationException):
+        client.invoke_model(modelId="cohere.embed-english-v3", body=json.dumps({"texts": ["a"]}))
+
+
+def test_converse_stream_frames_tool_use(client: Any) -> None:
+    response = client.converse_stream(
+        modelId="m",
+        messages=[{"role": "user", "content": [{"text": "get_time"}]}],
+        toolConfig={"tools": [TIME]},
+    )
+    events = list(response["stream"])
+    start = next(e["contentBlockStart"] for e in events if "contentBlockStart" in e)
+    assert start["start"]["toolUse"]["name"] == "get_time" and start["contentBlockIndex"] == 1
+    assert events[-2]["messageStop"]["stopReason"] == "tool_use"

@@ -56,7 +56,12 @@ def test_completion_maps_roles_and_answers_in_openai_shape(bedrock: Any, call_in
     assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-") and body["model"] == DEFAULT_MODEL
     assert isinstance(body["created"], int)
     assert body["choices"] == [
-        {"index": 0, "message": {"role": "assistant", "content": "Hi!"}, "finish_reason": "stop", "logprobs": None}
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Hi!", "refusal": None},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
     ]
     assert body["usage"] == {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
 
@@ -94,11 +99,17 @@ def test_max_tokens_is_capped(bedrock: Any, call_invoke: Any) -> None:
 @pytest.mark.parametrize(
     ("payload", "status", "param", "code"),
     [
-        ({"messages": [{"role": "user", "content": "hi"}], "stream": True}, 400, "stream", None),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": True}},
+            400,
+            "stream_options",
+            None,
+        ),
         ({"messages": [{"role": "user", "content": "hi"}], "n": 2}, 400, "n", None),
         ({"messages": [{"role": "user", "content": "hi"}], "model": "gpt-4o"}, 404, "model", "model_not_found"),
         ({"messages": []}, 400, "messages", None),
-        ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages.0.role", None),
+        ({"messages": [{"role": "function", "content": "x"}]}, 400, "messages[0].role", None),
+        ({"messages": [{"role": "tool", "content": "x"}]}, 400, "messages[0].tool_call_id", None),
         ({"messages": [{"role": "assistant", "content": "x"}]}, 400, "messages", None),
         ({"messages": [{"role": "system", "content": "only system"}]}, 400, "messages", None),
         ({"messages": [{"role": "user", "content": "hi"}], "temperature": 3}, 400, "temperature", None),
@@ -142,10 +153,16 @@ def test_bedrock_errors_keep_the_status_mapping(
 def test_model_list_in_openai_shape(call_invoke: Any) -> None:
     status, _, body = call_invoke(http_event("GET", "/v1/models"))
     assert status == 200 and body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == [DEFAULT_MODEL, "us.amazon.nova-lite-v1:0", "fault.throttling"]
+    assert [m["id"] for m in body["data"]] == [
+        DEFAULT_MODEL,
+        "us.amazon.nova-lite-v1:0",
+        "fault.throttling",
+        "amazon.titan-embed-text-v2:0",
+        "cohere.embed-english-v3",
+    ]
     assert body["data"][0] == {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "amazon"}
 
 
 def test_unknown_v1_route_is_openai_404(call_invoke: Any) -> None:
-    status, _, body = call_invoke(http_event("GET", "/v1/embeddings"))
+    status, _, body = call_invoke(http_event("GET", "/v1/files"))
     assert status == 404 and body["error"]["code"] == "not_found"

@@ -20,7 +20,15 @@ def test_committed_document_matches_the_routes() -> None:
 
 def test_document_covers_every_route_and_secures_them() -> None:
     spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
-    assert set(spec["paths"]) == {"/health", "/invoke", "/models", "/v1/chat/completions", "/v1/models"}
+    assert set(spec["paths"]) == {
+        "/health",
+        "/invoke",
+        "/models",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/models",
+        "/v1/models/{model_id}",
+    }
     assert "security" not in spec["paths"]["/health"]["get"]
     assert spec["paths"]["/invoke"]["post"]["security"] == [{"bearer": []}]
     request = spec["components"]["schemas"]["InvokeRequest"]["properties"]

@@ -194,7 +194,10 @@ def test_embedding_models_are_granted_exactly_and_can_be_turned_off() -> None:
         "arn:aws:bedrock:*::foundation-model/cohere.embed-multilingual-v3",
     ]
     off = statements(translated({"EmbeddingModelIds": ""}), "InvokeFunctionRole")
-    assert [s["Sid"] for s in off] == ["InvokeAllowedModelsAndProfiles", "InvokeFoundationModelsOnlyThroughAllowedProfiles"]
+    assert [s["Sid"] for s in off] == [
+        "InvokeAllowedModelsAndProfiles",
+        "InvokeFoundationModelsOnlyThroughAllowedProfiles",
+    ]
 
 
 def test_empty_allowlist_means_only_the_default(cfn: dict[str, Any]) -> None:

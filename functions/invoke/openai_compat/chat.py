@@ -68,6 +68,8 @@ def to_plan(request: ChatCompletionRequest) -> ChatPlan:
     if request.stream_options is not None and not request.stream:
         raise invalid("stream_options", "is only allowed when stream is true")
     model = request.model or settings.default_model
+    if model in settings.embedding_models and model not in settings.allowed_models:
+        raise invalid("model", f"'{model}' is an embedding model (POST /v1/embeddings); chat needs a chat model")
     if model not in settings.allowed_models:
         raise GatewayError(
             404,

@@ -118,7 +118,7 @@ RESPONSE_FORMAT_SCHEMA = {
                         "name": {"type": "string"},
                         "description": {"type": "string"},
                         "schema": {"type": "object"},
-                        "strict": {"type": ["boolean", "null"]},
+                        "strict": {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
                     },
                     "required": ["name"],
                 },
