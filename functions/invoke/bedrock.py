@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from config import settings
+from config import EMBEDDING_CONCURRENCY, settings
 from errors import from_botocore
 
 
@@ -59,6 +59,7 @@ def client() -> Any:
         read_timeout=settings.read_timeout,
         retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         user_agent_extra="bedrock-gateway",
+        max_pool_connections=EMBEDDING_CONCURRENCY,
     )
     return botocore.session.get_session().create_client("bedrock-runtime", config=config)
 

@@ -24,7 +24,7 @@ MAX_TOOLS = 128
 # Embeddings: inputs per request (Cohere's batch limit) and parallel single-text calls for Titan.
 MAX_EMBEDDING_INPUTS = 96
 MAX_EMBEDDING_TEXT_CHARS = 50_000  # Titan v2 takes up to 8k tokens (~50k characters); Cohere 2,048 characters
-EMBEDDING_CONCURRENCY = 8
+EMBEDDING_CONCURRENCY = 16  # also the client's connection pool size: one wave for a 16-input request
 
 
 @dataclass(frozen=True)

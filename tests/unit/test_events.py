@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from conftest import EVENTS, authorizer_app, converse_response, invoke_app
 from moto import mock_aws
 
@@ -49,6 +51,13 @@ def test_event_runs_through_its_handler(name: str, context: Any, monkeypatch: py
     method = event["requestContext"]["http"]["method"]
     if expected == 200 and event["rawPath"] in ("/invoke", "/v1/chat/completions"):
         bedrock.add_response("converse", converse_response("sample answer"))
+    if expected == 200 and event["rawPath"] == "/v1/embeddings":
+        for _ in json.loads(event["body"])["input"]:
+            payload = json.dumps({"embedding": [0.1] * 256, "inputTextTokenCount": 2}).encode()
+            bedrock.add_response(
+                "invoke_model",
+                {"body": StreamingBody(io.BytesIO(payload), len(payload)), "contentType": "application/json"},
+            )
     response = invoke_app.lambda_handler(event, context)
     assert response["statusCode"] == expected, (name, method, response.get("body"))
 

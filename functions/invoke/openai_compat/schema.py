@@ -3,6 +3,7 @@
 Fields whose OpenAI type is a union (message content, stop, tool_choice, response_format, embedding input) are
 typed `Any` here with their documented schema attached, and checked by the translation, which names the exact
 parameter (`messages[2].content[0].image_url.url`) instead of pydantic's union branches (`content.str`).
+Models are built on first use (`defer_build`): a container that only serves /invoke never pays for them.
 """
 
 from __future__ import annotations
@@ -42,20 +43,20 @@ Content = Annotated[Any, WithJsonSchema(CONTENT_SCHEMA)]
 Nullable = Annotated[Any, WithJsonSchema({})]  # refused unless null; any JSON is read
 
 
-class FunctionCall(BaseModel):
+class FunctionCall(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
+class ToolCall(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(BaseModel, defer_build=True):
     """One message of any role; which fields each role may use is checked in messages.py."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +72,7 @@ class ChatMessage(BaseModel):
     function_call: Nullable = None
 
 
-class FunctionDefinition(BaseModel):
+class FunctionDefinition(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str | None = None
@@ -79,13 +80,13 @@ class FunctionDefinition(BaseModel):
     strict: bool | None = None
 
 
-class Tool(BaseModel):
+class Tool(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     include_usage: bool | None = None
     include_obfuscation: bool | None = None  # ignored: nothing is obfuscated here
@@ -133,7 +134,7 @@ STOP_SCHEMA = {
 }
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(BaseModel, defer_build=True):
     """OpenAI's Chat Completions body. Unknown fields are refused (as OpenAI does); chat.py says what each does."""
 
     model_config = ConfigDict(extra="forbid")
@@ -175,7 +176,7 @@ class ChatCompletionRequest(BaseModel):
     safety_identifier: str | None = None
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(BaseModel, defer_build=True):
     model_config = ConfigDict(extra="forbid")
     input: Annotated[
         Any,
