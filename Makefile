@@ -9,8 +9,13 @@ SAM := $(CURDIR)/.venv-sam/bin/sam
 STACK_NAME ?= bedrock-gateway
 TOKEN_PARAMETER ?= /bedrock-gateway/api-token
 SAM_ENV ?= default
+LOCAL_MODE ?= auto
+# sam build installs the functions' dependencies from the wheelhouse `make setup` fills: no network needed after it
+OFFLINE_PIP := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/.local/wheelhouse
+# make local's settings reach local/run.py whether given to make (make local LOCAL_API_PORT=3100) or exported
+export LOCAL_MODE LOCAL_API_PORT LOCAL_AWS_PORT LOCAL_BEDROCK_PORT LOCAL_API_TOKEN
 
-.PHONY: help setup local test lint security validate unit build integration-local openapi token api-url deploy bench bench-local load test-docker clean clean-venv
+.PHONY: help setup local test lint security validate unit build integration-local test-lifecycle test-offline openapi token api-url deploy bench bench-local load test-docker clean clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -18,10 +23,10 @@ help: ## list the targets
 setup: ## create .venv and .venv-sam from the pinned requirements (no-op when current)
 	@bash scripts/bootstrap.sh
 
-local: setup ## run the whole API on http://127.0.0.1:3000 with local SSM and Bedrock stand-ins
-	@$(VENV_PY) local/run.py --sam $(SAM)
+local: setup ## the whole API on http://127.0.0.1:3000 with local SSM and Bedrock (LOCAL_MODE=auto|docker|no-docker)
+	@$(VENV_PY) local/run.py --sam $(SAM) --mode $(LOCAL_MODE)
 
-test: setup validate lint security unit build integration-local ## everything CI runs
+test: setup validate lint security unit build integration-local test-lifecycle ## lint, checks, unit, build, integration, lifecycle
 	@echo "==> all checks passed"
 
 validate: setup ## sam validate --lint (offline)
@@ -42,18 +47,28 @@ unit: setup ## unit tests with coverage of functions/ (fails under 90 %)
 
 build: setup ## sam build (arm64, as deployed), then precompile bytecode (Lambda's /var/task is read-only)
 	@echo "==> sam build"
-	@$(SAM) build --cached --parallel
+	@$(OFFLINE_PIP) $(SAM) build --cached --parallel
 	@$(VENV_PY) scripts/precompile.py .aws-sam/build
 
 integration-local: setup ## tests/integration against the local emulation (started and stopped here)
 	@echo "==> integration tests against the local API (Docker-free emulator)"
 	@$(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) -m pytest tests/integration -q -p no:cacheprovider
 
+test-lifecycle: setup ## make local under Ctrl-C, SIGTERM, SIGHUP, a closed terminal and kill -9: nothing left behind
+	@echo "==> make local lifecycle (real make local, in a pseudo-terminal, on free ports)"
+	@$(VENV_PY) -m pytest tests/lifecycle -q -p no:cacheprovider
+
+test-offline: setup ## fresh local build + integration suite with no network at all (needs root for unshare -n)
+	@echo "==> offline: a fresh sam build from .local/wheelhouse and the integration suite, inside unshare -n"
+	@rm -rf .aws-sam/local-build .aws-sam/local-cache
+	@unshare -n bash -c 'ip link set lo up && $(MAKE) -s integration-local' || { \
+	  echo "  next: run as root (unshare -n needs it), and run 'make setup' with network first" >&2; exit 2; }
+
 openapi: setup ## regenerate docs/openapi.json from the routes
 	@$(VENV_PY) scripts/openapi.py > docs/openapi.json && echo "==> docs/openapi.json updated"
 
-token: setup ## create or rotate the API token in SSM (TOKEN_PARAMETER=..., AWS credentials needed)
-	@$(VENV_PY) scripts/api_token.py --parameter $(TOKEN_PARAMETER)
+token: setup ## create, rotate or remove API tokens: ARGS="--local --rotate ID" (see scripts/api_token.py --help)
+	@$(VENV_PY) scripts/api_token.py --parameter $(TOKEN_PARAMETER) $(ARGS)
 
 api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output ApiUrl

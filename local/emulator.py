@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -323,6 +324,7 @@ def serve(
     """Blocks until SIGINT/SIGTERM; stops every worker it started."""
     from samcli.commands.local.cli_common.invoke_context import ContainersMode, InvokeContext
     from samcli.commands.local.lib.local_api_service import LocalApiService
+    from samcli.local.docker.exceptions import ProcessSigTermException
 
     ttl = int(parameter_value(template, overrides, "AuthorizerCacheTtl") or 0)
     runtime = WorkerRuntime(python, ApiGatewayParity(ttl), max_workers=max_workers, runtime_path=runtime_path)
@@ -346,14 +348,15 @@ def serve(
         ) as context:
             context._lambda_runtimes = {ContainersMode.WARM: runtime, ContainersMode.COLD: runtime}
             LOG.info("Docker-free emulator: authorizer cache %ss, up to %s warm workers per function", ttl, max_workers)
-            LocalApiService(
-                lambda_invoke_context=context,
-                port=port,
-                host=host,
-                static_dir=None,
-                disable_authorizer=False,
-                ssl_context=None,
-            ).start()
+            with contextlib.suppress(KeyboardInterrupt, ProcessSigTermException):  # a requested stop: no traceback
+                LocalApiService(
+                    lambda_invoke_context=context,
+                    port=port,
+                    host=host,
+                    static_dir=None,
+                    disable_authorizer=False,
+                    ssl_context=None,
+                ).start()
     finally:
         runtime.shutdown()
 
@@ -375,6 +378,8 @@ def main() -> None:
         "--runtime-path", type=Path, help="packages the Lambda runtime adds (boto3): .local/lambda-runtime"
     )
     args = parser.parse_args()
+    # SIGHUP (terminal closed) stops like SIGTERM; SAM's service turns SIGTERM into ProcessSigTermException.
+    signal.signal(signal.SIGHUP, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     serve(
         args.template,

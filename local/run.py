@@ -1,8 +1,10 @@
 """`make local`: start the local stand-ins, build, and serve the whole API on 127.0.0.1 (Docker or not).
 
 Steps: moto's SSM server (seeded with the dev token as a SecureString), the Bedrock stand-in, `sam build` for
-x86_64, then the API: `sam local start-api` when a Docker engine answers, SAM's emulator with warm worker
-processes (emulator.py) when none does. Ctrl-C or SIGTERM stops everything it started, by pid.
+x86_64, then the API: `sam local start-api` in Docker, or SAM's emulator with warm worker processes
+(emulator.py). LOCAL_MODE=auto|docker|no-docker chooses (auto: Docker when it answers and the Lambda image is
+there). Ports: settings.py. Ctrl-C, SIGTERM and SIGHUP stop everything it started, by pid, quietly; if this
+process is killed outright (even SIGKILL), its children get SIGTERM from the kernel (PR_SET_PDEATHSIG).
 With `--exec CMD...` it runs CMD against the API (API_URL, API_TOKEN, LOCAL_* in its environment), then stops
 everything and exits with CMD's status: that is how `make test` runs tests/integration.
 """
@@ -11,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -24,13 +28,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from settings import DEFAULT_PORTS, ENV_JSON_HOST, WHAT, PortSettingError, port
+
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".local" / "logs"
 BUILD_DIR = ROOT / ".aws-sam" / "local-build"
+ENV_JSON = ROOT / ".local" / "env.json"  # events/env.json with the ports of this run
 # Keep in step with samconfig.toml [default.local_start_api.parameters] (a unit test checks).
 LOCAL_OVERRIDES = ["Architecture=x86_64", "AuthorizerCacheTtl=2"]
-SSM_PORT, BEDROCK_PORT = 4566, 4567
 REGION = "us-east-1"
+LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.12-x86_64"
+PR_SET_PDEATHSIG = 1
 
 
 def say(step: str, message: str) -> None:
@@ -42,26 +50,101 @@ def fail(message: str, hint: str) -> None:
     raise SystemExit(2)
 
 
-def port_free(port: int) -> bool:
+def port_free(number: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, number))
         except OSError:
             return False
     return True
 
 
-def docker_available() -> bool:
+def docker(*args: str) -> subprocess.CompletedProcess[str] | None:
+    """A docker CLI call, or None when there is no CLI or no engine answers in time."""
     if not shutil.which("docker"):
+        return None
+    try:
+        return subprocess.run(  # noqa: S603
+            ["docker", *args],  # noqa: S607 - the docker CLI from PATH
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def choose_mode(mode: str) -> tuple[bool, str]:
+    """(use Docker?, why): auto takes Docker only when the engine answers and the Lambda image is there."""
+    if mode != "auto":
+        return mode == "docker", f"LOCAL_MODE={mode}"
+    info = docker("info", "--format", "{{.ServerVersion}}")
+    if info is None or info.returncode:
+        return False, "no Docker engine answers"
+    image = docker("image", "inspect", LAMBDA_IMAGE)
+    if image is None or image.returncode:
+        return False, f"Docker answers but {LAMBDA_IMAGE} is not there (LOCAL_MODE=docker pulls or builds it)"
+    return True, f"Docker answers and {LAMBDA_IMAGE} is there"
+
+
+def docker_bridge_address() -> str:
+    """Where containers reach the host (host.docker.internal:host-gateway): the stand-ins listen there only."""
+    result = docker("network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
+    address = result.stdout.strip() if result and not result.returncode else ""
+    if not address:
+        fail("could not find the Docker bridge's gateway address", "check `docker network inspect bridge`")
+    return address
+
+
+def die_with_parent() -> None:
+    """Runs in each child before exec: the kernel sends it SIGTERM when this process dies, however it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def own_terminal() -> tuple[int, int] | None:
+    """Take the terminal's foreground: Ctrl-C then reaches this process only, not make (which would print
+    `*** Interrupt` and exit 130). Returns what restore_terminal needs, or None without a terminal."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+        previous = os.tcgetpgrp(fd)
+        if previous != os.getpgrp():  # started in the background: leave the terminal alone
+            os.close(fd)
+            return None
+        os.setpgid(0, 0)
+        with ignoring_sigttou():
+            os.tcsetpgrp(fd, os.getpgrp())
+    except OSError:
+        return None
+    return fd, previous
+
+
+def restore_terminal(saved: tuple[int, int] | None) -> None:
+    if saved:
+        fd, previous = saved
+        with ignoring_sigttou(), contextlib.suppress(OSError):
+            os.tcsetpgrp(fd, previous)
+        os.close(fd)
+
+
+def terminal_closed(saved: tuple[int, int] | None) -> bool:
+    """Whether the terminal we own has hung up (window closed, ssh dropped): poll() reports POLLHUP then."""
+    if not saved:
         return False
-    probe = subprocess.run(
-        ["docker", "info", "--format", "{{.ServerVersion}}"],  # noqa: S607 - the docker CLI from PATH
-        capture_output=True,
-        timeout=10,
-        check=False,
-    )
-    return probe.returncode == 0
+    poller = select.poll()
+    poller.register(saved[0], 0)  # no events asked: only hang-up and error conditions are reported
+    return any(events & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, events in poller.poll(0))
+
+
+@contextlib.contextmanager
+def ignoring_sigttou() -> Any:
+    """A background process group may set the terminal's foreground only with SIGTTOU ignored (as shells do)."""
+    old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTTOU, old)
 
 
 def template_default(name: str) -> str:
@@ -77,8 +160,11 @@ def template_default(name: str) -> str:
 class Stack:
     """Everything `make local` starts; stop() ends it all, in reverse order, by process group."""
 
-    def __init__(self, port: int, token: str, interactive: bool) -> None:
-        self.port = port
+    def __init__(self, ports: dict[str, int], host: str, token: str, interactive: bool) -> None:
+        self.port = ports["LOCAL_API_PORT"]
+        self.aws_port = ports["LOCAL_AWS_PORT"]
+        self.bedrock_port = ports["LOCAL_BEDROCK_PORT"]
+        self.host = host  # where the stand-ins listen: loopback, or the Docker bridge in Docker mode
         self.token = token
         self.interactive = interactive
         self.processes: dict[str, subprocess.Popen[bytes]] = {}  # started order; stop() reverses it
@@ -93,8 +179,18 @@ class Stack:
             AWS_REGION=REGION,
             SAM_CLI_TELEMETRY="0",
             # SAM asks STS for the account id: answer from moto instead of timing out offline.
-            AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{SSM_PORT}",
+            AWS_ENDPOINT_URL_STS=f"http://{host}:{self.aws_port}",
         )
+        self.env_json = self.write_env_json()
+
+    def write_env_json(self) -> Path:
+        """events/env.json with the stand-ins' ports as configured (it names the defaults)."""
+        text = (ROOT / "events" / "env.json").read_text()
+        for name, number in (("LOCAL_AWS_PORT", self.aws_port), ("LOCAL_BEDROCK_PORT", self.bedrock_port)):
+            text = text.replace(f"{ENV_JSON_HOST}:{DEFAULT_PORTS[name]}", f"{ENV_JSON_HOST}:{number}")
+        ENV_JSON.parent.mkdir(parents=True, exist_ok=True)
+        ENV_JSON.write_text(text)
+        return ENV_JSON
 
     def start(self, name: str, command: list[str], to_terminal: bool = False) -> subprocess.Popen[bytes]:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -110,6 +206,7 @@ class Stack:
                 stderr=subprocess.STDOUT if out else None,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # only prctl() before exec: safe in this single-threaded parent
             )
         self.processes[name] = process
         return process
@@ -132,7 +229,7 @@ class Stack:
         fail(f"{name} did not answer on {url} within {timeout:.0f} s", f"see {LOGS / (name + '.log')}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.processes.items()):
+        for process in reversed(self.processes.values()):
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
@@ -142,17 +239,14 @@ class Stack:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-            if not self.interactive:
-                continue
-            print(f"    stopped {name} (pid {process.pid})", flush=True)
         self.processes.clear()
 
     # ---- the steps ----------------------------------------------------------------------------------------------
 
-    def start_ssm(self, host: str) -> None:
-        say("1/4", f"local SSM Parameter Store (moto) on {host}:{SSM_PORT}")
-        self.start("ssm", [sys.executable, "-m", "moto.server", "-H", host, "-p", str(SSM_PORT)])
-        self.wait_for("ssm", f"http://127.0.0.1:{SSM_PORT}/moto-api/", 60)
+    def start_ssm(self) -> None:
+        say("1/4", f"local SSM Parameter Store (moto) on {self.host}:{self.aws_port}")
+        self.start("ssm", [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.aws_port)])
+        self.wait_for("ssm", f"http://{self.host}:{self.aws_port}/moto-api/", 60)
         self.put_token(self.token)
 
     def put_token(self, value: str) -> None:
@@ -160,20 +254,18 @@ class Stack:
 
         ssm = boto3.client(
             "ssm",
-            endpoint_url=f"http://127.0.0.1:{SSM_PORT}",
+            endpoint_url=f"http://{self.host}:{self.aws_port}",
             region_name=REGION,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto dummy key
         )
         ssm.put_parameter(Name=self.parameter, Value=value, Type="SecureString", Overwrite=True)
 
-    def start_bedrock(self, host: str) -> None:
-        say("2/4", f"Bedrock Runtime stand-in on {host}:{BEDROCK_PORT}")
-        self.start(
-            "bedrock",
-            [sys.executable, "-m", "local.bedrock_standin", "--host", host, "--port", str(BEDROCK_PORT)],
-        )
-        self.wait_for("bedrock", f"http://127.0.0.1:{BEDROCK_PORT}/health", 30)
+    def start_bedrock(self) -> None:
+        say("2/4", f"Bedrock Runtime stand-in on {self.host}:{self.bedrock_port}")
+        command = [sys.executable, "-m", "local.bedrock_standin", "--host", self.host, "--port", str(self.bedrock_port)]
+        self.start("bedrock", command)
+        self.wait_for("bedrock", f"http://{self.host}:{self.bedrock_port}/health", 30)
 
     def build(self, sam: str) -> None:
         say("3/4", "sam build for x86_64 (first run ~10 s, then cached)")
@@ -192,7 +284,8 @@ class Stack:
                 *LOCAL_OVERRIDES,
             ],
             cwd=ROOT,
-            env=self.env,
+            # the functions' wheels come from the wheelhouse `make setup` filled: no network needed
+            env={**self.env, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(ROOT / ".local" / "wheelhouse")},
             capture_output=True,
             text=True,
             check=False,
@@ -207,12 +300,13 @@ class Stack:
         if result.returncode:
             fail(
                 f"sam build failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}",
-                "fix the error above (a requirements.txt pin?) and run again",
+                "if a package was not found, run `make setup` (with network) to refresh .local/wheelhouse; "
+                "otherwise fix the error above and run again",
             )
         print(f"    built in {time.monotonic() - started:.1f} s", flush=True)
 
     def start_api(self, sam: str, docker: bool, lambda_python: str) -> None:
-        env_vars = str(ROOT / "events" / "env.json")
+        env_vars = str(self.env_json)
         template = str(BUILD_DIR / "template.yaml")
         if docker:
             say("4/4", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
@@ -220,7 +314,10 @@ class Stack:
             script = ["bash", str(ROOT / "local" / "docker" / "build_base_image.sh")]
             image = subprocess.run(script, cwd=ROOT, check=False)  # noqa: S603 - our own script
             if image.returncode:
-                fail("the Lambda base image is missing and could not be built", "read the output above, then retry")
+                fail(
+                    "the Lambda base image is missing and could not be built",
+                    "read the output above, or run without Docker: LOCAL_MODE=no-docker make local",
+                )
             command = [
                 sam,
                 "local",
@@ -271,49 +368,53 @@ def main() -> int:
         default=getattr(sys, "_base_executable", sys.executable),
         help="Python 3.12 that runs the functions without Docker",
     )
-    parser.add_argument("--mode", choices=["auto", "docker", "no-docker"], default="auto")
+    parser.add_argument(
+        "--mode", choices=["auto", "docker", "no-docker"], default=os.environ.get("LOCAL_MODE") or "auto"
+    )
     parser.add_argument("--exec", nargs=argparse.REMAINDER, help="run this command against the API, then stop")
     args = parser.parse_args()
 
-    port = int(os.environ.get("LOCAL_API_PORT", "3000"))
-    token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(32)
-    for wanted, what in (
-        (port, "LOCAL_API_PORT"),
-        (SSM_PORT, "the SSM stand-in"),
-        (BEDROCK_PORT, "the Bedrock stand-in"),
-    ):
-        if not port_free(wanted):
+    try:
+        ports = {name: port(name) for name in DEFAULT_PORTS}
+    except PortSettingError as bad:
+        fail(str(bad), "set it to a free port number, or unset it for the default")
+    use_docker, why = choose_mode(args.mode)
+    host = docker_bridge_address() if use_docker else "127.0.0.1"
+    for name, number in ports.items():
+        bind = "127.0.0.1" if name == "LOCAL_API_PORT" else host
+        if not port_free(number, bind):
             fail(
-                f"port {wanted} ({what}) is already in use",
-                "stop the other `make local` (or whatever listens there), or set LOCAL_API_PORT",
+                f"port {number} ({WHAT[name]}) is already in use",
+                f"stop what listens there (`ss -ltnp 'sport = :{number}'` shows it), or move it: {name}=<port>",
             )
-    docker = args.mode == "docker" or (args.mode == "auto" and docker_available())
-    host = "0.0.0.0" if docker else "127.0.0.1"  # noqa: S104 - containers reach the stand-ins via the bridge
-    stack = Stack(port, token, interactive=not args.exec)
+    token = os.environ.get("LOCAL_API_TOKEN") or secrets.token_urlsafe(32)
+    say("mode", f"{'Docker (sam local start-api)' if use_docker else 'Docker-free emulator'}: {why}")
+    stack = Stack(ports, host, token, interactive=not args.exec)
+    terminal = own_terminal() if stack.interactive else None
 
     def on_signal(signum: int, _: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)  # even if the parent shell ignored SIGINT (background jobs)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGINT even if the shell ignored it (&)
+        signal.signal(signum, on_signal)
     started = time.monotonic()
     try:
-        stack.start_ssm(host)
-        stack.start_bedrock(host)
+        stack.start_ssm()
+        stack.start_bedrock()
         stack.build(args.sam)
-        stack.start_api(args.sam, docker, args.lambda_python)
-        url = f"http://127.0.0.1:{port}"
+        stack.start_api(args.sam, use_docker, args.lambda_python)
+        url = f"http://127.0.0.1:{stack.port}"
         print(f"\nReady in {time.monotonic() - started:.1f} s: {url}  (token parameter {stack.parameter})", flush=True)
         if args.exec:
             env = {
                 **stack.env,
                 "API_URL": url,
                 "API_TOKEN": token,
-                "LOCAL_SSM_ENDPOINT": f"http://127.0.0.1:{SSM_PORT}",
-                "LOCAL_BEDROCK_ENDPOINT": f"http://127.0.0.1:{BEDROCK_PORT}",
+                "LOCAL_SSM_ENDPOINT": f"http://{host}:{stack.aws_port}",
+                "LOCAL_BEDROCK_ENDPOINT": f"http://{host}:{stack.bedrock_port}",
                 "LOCAL_TOKEN_PARAMETER": stack.parameter,
                 "LOCAL_LOG_DIR": str(LOGS),
-                "LOCAL_API_MODE": "docker" if docker else "no-docker",
+                "LOCAL_API_MODE": "docker" if use_docker else "no-docker",
                 "LOCAL_SSM_PID": str(stack.processes["ssm"].pid),
                 "LOCAL_API_PID": str(stack.processes["api"].pid),
             }
@@ -327,13 +428,21 @@ def main() -> int:
             flush=True,
         )
         api = stack.processes["api"]
-        api.wait()
+        while api.poll() is None:
+            if terminal_closed(terminal):  # the terminal hung up: its SIGHUP went to make, not to us
+                raise KeyboardInterrupt
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                api.wait(0.5)
         return api.returncode
     except KeyboardInterrupt:
-        print("\nStopping...", flush=True)
-        return 130
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # a second Ctrl-C must not cut the cleanup
+            signal.signal(signum, signal.SIG_IGN)
+        stack.stop()
+        print("\nStopped: every process `make local` started has exited.", flush=True)
+        return 0
     finally:
         stack.stop()
+        restore_terminal(terminal)
 
 
 if __name__ == "__main__":

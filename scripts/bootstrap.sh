@@ -4,8 +4,10 @@
 #   .venv-sam  Python 3.12: aws-sam-cli, kept apart because it pins its own boto3/pydantic
 #   .venv-checkov  checkov, apart for the same reason
 #   .local/lambda-runtime  boto3 as the Lambda runtime provides it, for the Docker-free workers
+#   .local/wheelhouse  the functions' wheels (this machine, x86_64 and arm64 Lambda): sam build runs offline
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exec 1>&2  # progress goes to stderr: $(make -s api-url) and $(make -s token ...) capture only their answer
 
 find_python312() {
   local candidate
@@ -50,17 +52,17 @@ make_venv() {  # name, requirements file, step label, other files the requiremen
   echo "    done: $("$venv/bin/python" --version) in $venv"
 }
 
-make_venv .venv requirements-dev.txt "setup 1/4" functions/*/requirements.txt local/lambda-runtime.txt
-make_venv .venv-sam requirements-sam.txt "setup 2/4"
-make_venv .venv-checkov requirements-checkov.txt "setup 3/4"
+make_venv .venv requirements-dev.txt "setup 1/5" functions/*/requirements.txt local/lambda-runtime.txt
+make_venv .venv-sam requirements-sam.txt "setup 2/5"
+make_venv .venv-checkov requirements-checkov.txt "setup 3/5"
 
 # What the Lambda runtime adds to the standard library (boto3), for the Docker-free local workers.
 runtime=.local/lambda-runtime
 stamp="$runtime/.requirements-$(sha256sum local/lambda-runtime.txt | cut -c1-16)"
 if [ -f "$stamp" ]; then
-  echo "==> [setup 4/4] $runtime is up to date"
+  echo "==> [setup 4/5] $runtime is up to date"
 else
-  echo "==> [setup 4/4] installing the Lambda runtime's boto3 into $runtime"
+  echo "==> [setup 4/5] installing the Lambda runtime's boto3 into $runtime"
   rm -rf "$runtime"
   if ! quiet_pip .venv/bin/python -m pip install --disable-pip-version-check -q --target "$runtime" -r local/lambda-runtime.txt; then
     echo "ERROR: installing local/lambda-runtime.txt failed." >&2
@@ -69,4 +71,27 @@ else
   fi
   .venv/bin/python scripts/precompile.py "$runtime" >/dev/null  # the real runtime ships compiled bytecode too
   touch "$stamp"
+fi
+
+# The functions' dependencies as wheels, so that `sam build` (make build, make local, make test) never needs the
+# network after set-up: the Makefile and local/run.py point pip at this folder with PIP_NO_INDEX.
+wheelhouse=.local/wheelhouse
+requirements=(functions/invoke/requirements.txt functions/authorizer/requirements.txt)
+stamp="$wheelhouse/.requirements-$(cat "${requirements[@]}" | sha256sum | cut -c1-16)"
+if [ -f "$stamp" ]; then
+  echo "==> [setup 5/5] $wheelhouse is up to date"
+else
+  echo "==> [setup 5/5] downloading the functions' wheels into $wheelhouse (this machine, x86_64 and arm64)"
+  rm -rf "$wheelhouse"
+  reqs=(); for r in "${requirements[@]}"; do reqs+=(-r "$r"); done
+  download() { quiet_pip .venv/bin/python -m pip download --disable-pip-version-check -q -d "$wheelhouse" "${reqs[@]}" "$@"; }
+  lambda_tags() { echo --only-binary=:all: --implementation cp --python-version 3.12 --abi cp312 --platform "manylinux2014_$1" --platform "manylinux_2_28_$1"; }
+  # shellcheck disable=SC2046
+  if ! download || ! download $(lambda_tags x86_64) || ! download $(lambda_tags aarch64); then
+    echo "ERROR: downloading the functions' wheels failed." >&2
+    echo "  next: check that PyPI is reachable, then run 'make setup' again" >&2
+    exit 2
+  fi
+  touch "$stamp"
+  echo "    done: $(ls "$wheelhouse" | wc -l) wheels"
 fi

@@ -1,4 +1,8 @@
-"""`sam local invoke` every file in events/ (in Docker) and check the status each should give."""
+"""Run README.md's `sam local invoke` lines exactly as written (in Docker) and check the status each gives.
+
+Each file in events/ must have its line in the README (tests/integration/test_readme.py checks the reverse);
+samconfig.toml's [default.local_invoke] supplies env.json, x86_64 and --skip-pull-image, as for a reader.
+"""
 
 from __future__ import annotations
 
@@ -10,36 +14,33 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SAM = str(ROOT / ".venv-sam" / "bin" / "sam")
-TEMPLATE = str(ROOT / ".aws-sam" / "local-build" / "template.yaml")
+
+
+def readme_lines() -> tuple[str, dict[str, str]]:
+    """(the block's variable line, event file name -> its `$S local invoke` line)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from readme_commands import blocks, commands
+
+    for block in blocks("bash"):
+        lines = commands(block)
+        invokes = [c for c in lines if c.startswith("$S local invoke")]
+        if invokes:
+            return lines[0], {c.split("-e events/")[1].split()[0]: c for c in invokes}
+    raise SystemExit("README.md has no `$S local invoke` block")
 
 
 def main() -> int:
     expected = json.loads((ROOT / "events" / "expected.json").read_text())
-    sys.path.insert(0, str(ROOT / "local"))
-    from run import LOCAL_OVERRIDES
-
+    setup, lines = readme_lines()
+    missing = sorted(set(expected) - set(lines))
+    if missing:
+        print(f"README.md has no sam local invoke line for {missing}", file=sys.stderr)
+        return 1
     failures = 0
     for name, expect in expected.items():
         started = time.monotonic()
         result = subprocess.run(  # noqa: S603
-            [
-                SAM,
-                "local",
-                "invoke",
-                expect["function"],
-                "-t",
-                TEMPLATE,
-                "-e",
-                str(ROOT / "events" / name),
-                "--env-vars",
-                str(ROOT / "events" / "env.json"),
-                "--skip-pull-image",
-                "--add-host",
-                "host.docker.internal:host-gateway",
-                "--parameter-overrides",
-                *LOCAL_OVERRIDES,
-            ],
+            ["bash", "-c", f"{setup}\n{lines[name]}"],  # noqa: S607 - the README's own lines
             capture_output=True,
             text=True,
             cwd=ROOT,

@@ -1,0 +1,29 @@
+"""Ports of `make local`, in one place: run.py, scripts/api_token.py --local and the tests read them here.
+
+Defaults stay clear of LocalStack (4566 and 4510-4559), so both can run side by side. Each can be moved with
+the environment variable of the same name.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_PORTS = {"LOCAL_API_PORT": 3000, "LOCAL_AWS_PORT": 4600, "LOCAL_BEDROCK_PORT": 4601}
+WHAT = {
+    "LOCAL_API_PORT": "the API",
+    "LOCAL_AWS_PORT": "the local SSM (moto)",
+    "LOCAL_BEDROCK_PORT": "the Bedrock stand-in",
+}
+# events/env.json names the stand-ins at these default ports; run.py rewrites them when a port is moved.
+ENV_JSON_HOST = "host.docker.internal"
+
+
+class PortSettingError(ValueError):
+    pass
+
+
+def port(name: str) -> int:
+    raw = os.environ.get(name) or str(DEFAULT_PORTS[name])
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise PortSettingError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return int(raw)
