@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from settings import DEFAULT_PORTS, ENV_JSON_HOST, WHAT, PortSettingError, port
+from settings import DEFAULT_PORTS, ENV_JSON_HOST, STATE_FILE, WHAT, PortSettingError, port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / ".local" / "logs"
@@ -401,6 +401,9 @@ def main() -> int:
     try:
         stack.start_ssm()
         stack.start_bedrock()
+        STATE_FILE.write_text(
+            json.dumps({"ssm": f"http://{host}:{stack.aws_port}", "bedrock": f"http://{host}:{stack.bedrock_port}"})
+        )
         stack.build(args.sam)
         stack.start_api(args.sam, use_docker, args.lambda_python)
         url = f"http://127.0.0.1:{stack.port}"
@@ -442,6 +445,7 @@ def main() -> int:
         return 0
     finally:
         stack.stop()
+        STATE_FILE.unlink(missing_ok=True)
         restore_terminal(terminal)
 
 

@@ -6,7 +6,9 @@ the environment variable of the same name.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 DEFAULT_PORTS = {"LOCAL_API_PORT": 3000, "LOCAL_AWS_PORT": 4600, "LOCAL_BEDROCK_PORT": 4601}
 WHAT = {
@@ -27,3 +29,16 @@ def port(name: str) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise PortSettingError(f"{name}={raw!r} is not a TCP port (1-65535)")
     return int(raw)
+
+
+# Where a running `make local` serves, for tools that talk to it (scripts/api_token.py --local): written by
+# run.py when its stand-ins are up, removed when it stops.
+STATE_FILE = Path(__file__).resolve().parents[1] / ".local" / "stack.json"
+
+
+def local_ssm_endpoint() -> str:
+    """The running stack's SSM (loopback, or the Docker bridge in Docker mode); LOCAL_AWS_PORT otherwise."""
+    try:
+        return json.loads(STATE_FILE.read_text())["ssm"]
+    except (OSError, ValueError, KeyError):
+        return f"http://127.0.0.1:{port('LOCAL_AWS_PORT')}"

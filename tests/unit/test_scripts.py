@@ -114,7 +114,12 @@ def test_token_script_aws_errors_are_one_line(capsys: pytest.CaptureFixture[str]
     assert out == "" and err.count("\n") <= 2 and "region" in err.lower() and "Traceback" not in err
 
 
-def test_local_targets_the_make_local_ssm_port(monkeypatch: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_local_targets_the_make_local_ssm_port(
+    monkeypatch: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import settings
+
+    monkeypatch.setattr(settings, "STATE_FILE", tmp_path / "no-stack.json")  # no make local running
     monkeypatch.setenv("LOCAL_AWS_PORT", "1")  # nothing listens there: a clear error, not AWS
     assert token_script.main(["--parameter", PARAM, "--local", "--list"]) == 2
     err = capsys.readouterr().err
@@ -169,3 +174,13 @@ def test_local_overrides_match_samconfig() -> None:
         config["prod"]["global"]["parameters"]["stack_name"] != config["default"]["global"]["parameters"]["stack_name"]
     )
     assert run.template_default("TokenParameterName") == PARAM
+
+
+def test_local_follows_the_running_stack(monkeypatch: Any, tmp_path: Path) -> None:
+    """In Docker mode the SSM stand-in listens on the bridge address: --local reads where from run.py's state."""
+    import settings
+
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps({"ssm": "http://172.17.0.1:4600"}))
+    monkeypatch.setattr(settings, "STATE_FILE", state)
+    assert token_script.ssm_client(local=True, region=None).meta.endpoint_url == "http://172.17.0.1:4600"
