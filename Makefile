@@ -15,7 +15,7 @@ OFFLINE_PIP := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/.local/wheelhouse
 # make local's settings reach local/run.py whether given to make (make local LOCAL_API_PORT=3100) or exported
 export LOCAL_MODE LOCAL_API_PORT LOCAL_AWS_PORT LOCAL_BEDROCK_PORT LOCAL_API_TOKEN
 
-.PHONY: help setup local test lint security validate unit build integration-local test-lifecycle test-offline openapi token api-url deploy bench bench-local load test-docker clean clean-venv
+.PHONY: help setup local test lint security validate unit build integration-local test-lifecycle test-offline openapi token keys api-url deploy bench bench-local load test-docker clean clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ openapi: setup ## regenerate docs/openapi.json from the routes
 
 token: setup ## create, rotate or remove API tokens: ARGS="--local --rotate ID" (see scripts/api_token.py --help)
 	@$(VENV_PY) scripts/api_token.py --parameter $(TOKEN_PARAMETER) $(ARGS)
+
+keys: setup ## managed keys: ARGS="--local create team-a --rpm 5" (or --stack-name NAME; scripts/keys.py --help)
+	@$(VENV_PY) scripts/keys.py $(ARGS)
 
 api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output ApiUrl

@@ -244,10 +244,13 @@ class Stack:
     # ---- the steps ----------------------------------------------------------------------------------------------
 
     def start_ssm(self) -> None:
-        say("1/4", f"local SSM Parameter Store (moto) on {self.host}:{self.aws_port}")
-        self.start("ssm", [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.aws_port)])
+        say("1/4", f"local SSM Parameter Store and DynamoDB (moto) on {self.host}:{self.aws_port}")
+        self.start(
+            "ssm", [sys.executable, str(ROOT / "local" / "aws_standin.py"), "-H", self.host, "-p", str(self.aws_port)]
+        )
         self.wait_for("ssm", f"http://{self.host}:{self.aws_port}/moto-api/", 60)
         self.put_token(self.token)
+        self.create_keys_table()
 
     def put_token(self, value: str) -> None:
         import boto3
@@ -260,6 +263,36 @@ class Stack:
             aws_secret_access_key="local",  # noqa: S106 - moto dummy key
         )
         ssm.put_parameter(Name=self.parameter, Value=value, Type="SecureString", Overwrite=True)
+
+    def create_keys_table(self) -> None:
+        """The managed-keys table in moto, from template.yaml's own definition (not a hand-copied schema)."""
+        import boto3
+        import yaml
+
+        class TemplateLoader(yaml.SafeLoader):  # CloudFormation's short tags (!Ref, !Sub...) read as plain values
+            pass
+
+        TemplateLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+        template = yaml.load((ROOT / "template.yaml").read_text(), Loader=TemplateLoader)  # noqa: S506 - safe loader
+        table = template["Resources"]["KeysTable"]["Properties"]
+        name = json.loads((ROOT / "events" / "env.json").read_text())["InvokeFunction"]["KEYS_TABLE_NAME"]
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://{self.host}:{self.aws_port}",
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto dummy key
+        )
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=table["KeySchema"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            BillingMode=table["BillingMode"],
+        )
+        ttl = table["TimeToLiveSpecification"]
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+        )
 
     def start_bedrock(self) -> None:
         say("2/4", f"Bedrock Runtime stand-in on {self.host}:{self.bedrock_port}")
@@ -303,6 +336,10 @@ class Stack:
                 "if a package was not found, run `make setup` (with network) to refresh .local/wheelhouse; "
                 "otherwise fix the error above and run again",
             )
+        # sam reads samconfig.toml from the template's folder: with a copy beside the built template,
+        # `sam local invoke -t .aws-sam/local-build/template.yaml` gets the local settings (env.json, x86_64,
+        # --skip-pull-image) exactly as README.md shows it.
+        shutil.copyfile(ROOT / "samconfig.toml", BUILD_DIR / "samconfig.toml")
         print(f"    built in {time.monotonic() - started:.1f} s", flush=True)
 
     def start_api(self, sam: str, docker: bool, lambda_python: str) -> None:
@@ -427,6 +464,8 @@ def main() -> int:
             f"Try it (dev token below is for this local run only):\n\n"
             f"  curl -s {url}/invoke -H 'Authorization: Bearer {token}' \\\n"
             f"       -H 'content-type: application/json' -d '{body}'\n\n"
+            f"A managed key with its own limits (printed once):\n\n"
+            f"  make -s keys ARGS='--local create team-a --rpm 5 --monthly-tokens 100000'\n\n"
             f"Logs: {LOGS}. Ctrl-C stops everything.",
             flush=True,
         )

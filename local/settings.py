@@ -36,8 +36,8 @@ def port(name: str) -> int:
 STATE_FILE = Path(__file__).resolve().parents[1] / ".local" / "stack.json"
 
 
-def local_ssm_endpoint() -> str:
-    """The running stack's SSM (loopback, or the Docker bridge in Docker mode); LOCAL_AWS_PORT otherwise."""
+def local_aws_endpoint() -> str:
+    """The running stack's moto (SSM and DynamoDB; loopback, or the Docker bridge in Docker mode)."""
     try:
         return json.loads(STATE_FILE.read_text())["ssm"]
     except (OSError, ValueError, KeyError):

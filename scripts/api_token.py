@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "local"))
-from settings import local_ssm_endpoint  # local/ is not a package: on the path above
+from settings import local_aws_endpoint  # local/ is not a package: on the path above
 
 LOCAL_REGION = "us-east-1"
 
@@ -43,7 +43,7 @@ def ssm_client(local: bool, region: str | None) -> Any:
     if local:
         return boto3.client(
             "ssm",
-            endpoint_url=local_ssm_endpoint(),
+            endpoint_url=local_aws_endpoint(),
             region_name=LOCAL_REGION,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto's dummy credentials

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bearer import MalformedHeaderError, extract_token
+from managed_keys import ManagedKeyStore, context_for, refusal
 from token_store import TokenStore
 
 logger = Logger()
@@ -16,6 +18,16 @@ store = TokenStore(
     parameter_name=os.environ["TOKEN_PARAMETER_NAME"],
     max_age=int(os.getenv("TOKEN_CACHE_SECONDS", "300")),
     refresh_interval=float(os.getenv("TOKEN_REFRESH_INTERVAL", "30")),
+)
+# Managed keys (DynamoDB) are looked up only for tokens that are not root keys: root keys never touch the table.
+managed = (
+    ManagedKeyStore(
+        table_name=os.environ["KEYS_TABLE_NAME"],
+        max_age=int(os.getenv("KEY_CACHE_SECONDS", "60")),
+        negative_age=float(os.getenv("KEY_NEGATIVE_CACHE_SECONDS", "10")),
+    )
+    if os.getenv("KEYS_TABLE_NAME")
+    else None
 )
 
 # Simple responses (payload 2.0). Written as dicts: Powertools' authorizer data classes add ~13 ms of cold import.
@@ -39,14 +51,33 @@ def authorize(header: str | None) -> dict[str, Any]:
         return DENY
     try:
         key_id = store.identify(token)
-    except Exception as exc:  # SSM unreachable, parameter missing or unusable: fail closed
-        logger.error("Denied: token parameter unavailable", extra={"reason": f"{type(exc).__name__}: {exc}"})
-        return DENY
-    if key_id is None:
+    except Exception as exc:  # SSM unreachable, parameter missing or unusable: no root key can match (fail closed)
+        logger.error("Root keys unavailable", extra={"reason": f"{type(exc).__name__}: {exc}"})
+        key_id = None
+    if key_id is not None:
+        logger.debug("Authorized", extra={"key_id": key_id})  # allowed requests show in the access log (keyId)
+        return {"isAuthorized": True, "context": {"keyId": key_id, "keyType": "root"}}
+    return authorize_managed(token)
+
+
+def authorize_managed(token: str) -> dict[str, Any]:
+    if managed is None:
         logger.info("Denied", extra={"reason": "unknown token"})
         return DENY
-    logger.debug("Authorized", extra={"key_id": key_id})  # allowed requests show in the access log (keyId)
-    return {"isAuthorized": True, "context": {"keyId": key_id}}
+    try:
+        policy = managed.policy(token)
+    except Exception as exc:  # DynamoDB unreachable, throttled, table missing: fail closed
+        logger.error("Denied: keys table unavailable", extra={"reason": f"{type(exc).__name__}: {exc}"})
+        return DENY
+    if policy is None:
+        logger.info("Denied", extra={"reason": "unknown token"})
+        return DENY
+    why = refusal(policy, time.time())
+    if why:
+        logger.info("Denied", extra={"reason": why, "key_id": policy.get("keyId")})
+        return DENY
+    logger.debug("Authorized", extra={"key_id": policy["keyId"], "key_type": "managed"})
+    return {"isAuthorized": True, "context": context_for(policy)}
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import warnings
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -18,7 +19,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import metering
 from bedrock import Conversation, Reply, converse
+from caller import Caller
 from config import MAX_BODY_BYTES, MAX_QUERY_TEXT, settings
 from errors import GatewayError, error_body, field_errors, openai_error_body
 from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
@@ -26,6 +29,8 @@ from openai_compat import catalog, chat, embeddings, shapes, streaming
 from openai_compat.schema import ChatCompletionRequest, EmbeddingRequest
 
 logger = Logger()
+# One EMF document per request, published twice: by ModelId, and by KeyId (a second dimension set) for every
+# key, root or managed. Requests per key = the SampleCount of InputTokens by KeyId.
 metrics = Metrics()
 # /health and rejected requests publish no metric by design: Powertools would warn about each such flush.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -41,8 +46,39 @@ def request_id() -> str:
     return app.current_event.request_context.request_id or "-"
 
 
+def caller() -> Caller:
+    return app.context["caller"]
+
+
+def admit(model_id: str) -> datetime:
+    """The key's model list and limits, before any paid call. Returns the time the request was counted at."""
+    who = caller()
+    who.check_model(model_id)
+    now = metering.utcnow()
+    try:
+        metering.admit(who, now)
+    except GatewayError as err:
+        if err.status == 503:
+            metrics.add_metric(name="KeyStoreErrors", unit=MetricUnit.Count, value=1)
+        raise
+    return now
+
+
+def meter(model_id: str, input_tokens: int, output_tokens: int, counted_at: datetime) -> None:
+    """Per-key metrics for every key; usage items for managed keys. The answer exists already: a failure to
+    record is logged and counted (UsageRecordErrors), never turned into an error for the caller."""
+    who = caller()
+    metrics.add_dimensions(KeyId=who.key_id)
+    try:
+        metering.record(who, model_id, input_tokens, output_tokens, counted_at)
+    except Exception as exc:
+        metrics.add_metric(name="UsageRecordErrors", unit=MetricUnit.Count, value=1)
+        logger.error("Usage not recorded", extra={"reason": f"{type(exc).__name__}: {exc}"})
+
+
 def call_model(conversation: Conversation) -> Reply:
-    """Converse plus the metrics and logs every model call gets."""
+    """Converse plus the key's checks, metrics and logs every model call gets."""
+    counted_at = admit(conversation.model_id)
     try:
         reply = converse(conversation)
     except GatewayError:
@@ -53,6 +89,7 @@ def call_model(conversation: Conversation) -> Reply:
     metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=reply.latency_ms)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=reply.input_tokens)
     metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=reply.output_tokens)
+    meter(reply.model_id, reply.input_tokens, reply.output_tokens, counted_at)
     logger.info(
         "Model answered",
         extra={
@@ -67,16 +104,19 @@ def call_model(conversation: Conversation) -> Reply:
 
 
 def call_embeddings(request: EmbeddingRequest) -> embeddings.Embedded:
-    """Embeddings plus their metrics and log line (the texts are never logged)."""
+    """Embeddings plus the key's checks, metrics and log line (the texts are never logged)."""
+    model = embeddings.model_for(request)
+    counted_at = admit(model)
     try:
-        embedded = embeddings.embed(request)
+        embedded = embeddings.embed(request, model)
     except GatewayError as err:
         if err.status >= 500 or err.kind == "rate_limit_error":
-            metrics.add_dimension("ModelId", request.model or "default")
+            metrics.add_dimension("ModelId", model)
             metrics.add_metric(name="BedrockErrors", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_dimension("ModelId", embedded.model_id)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
+    meter(embedded.model_id, embedded.input_tokens, 0, counted_at)
     logger.info(
         "Embeddings answered",
         extra={"model_id": embedded.model_id, "inputs": len(embedded.vectors), "input_tokens": embedded.input_tokens},
@@ -128,6 +168,18 @@ def models() -> ModelList:
     )
 
 
+@app.get("/usage", summary="The calling key's limits and what it has used this minute and month")
+def usage() -> dict[str, Any]:
+    who = caller()
+    if not who.managed:
+        return {
+            "keyId": who.key_id,
+            "type": "root",
+            "message": "Root keys (the SSM key ring) are unlimited; their use is metered in CloudWatch only.",
+        }
+    return metering.usage(who, metering.utcnow())
+
+
 @app.post(
     "/v1/chat/completions",
     summary="OpenAI-compatible chat completion (tools, structured output, images; stream=true as one SSE body)",
@@ -159,12 +211,12 @@ def create_embeddings(body: EmbeddingRequest) -> dict[str, Any]:
 
 @app.get("/v1/models", summary="OpenAI-compatible model list", responses=shapes.responses(shapes.OpenAIModelList))
 def openai_models() -> dict[str, Any]:
-    return catalog.model_list()
+    return catalog.model_list(caller().may_use)
 
 
 @app.get("/v1/models/<model_id>", summary="One model, if allowed", responses=shapes.responses(shapes.OpenAIModel))
 def openai_model(model_id: str) -> dict[str, Any]:
-    return catalog.retrieve(unquote(model_id))
+    return catalog.retrieve(unquote(model_id), caller().may_use)
 
 
 # ---- errors: every failure leaves through here -----------------------------------------------------------------
@@ -174,6 +226,8 @@ def error_payload(path: str, rid: str, err: GatewayError, **extra: Any) -> dict[
     """/v1 routes answer in OpenAI's error shape, the others with {message, requestId, ...}."""
     if path.startswith("/v1/"):
         return openai_error_body(err.message, err.kind, code=err.code, param=err.param)
+    if err.code:
+        extra["code"] = err.code  # e.g. model_not_allowed, rate_limit_exceeded, insufficient_quota
     return error_body(err.message, rid, **extra)
 
 
@@ -242,9 +296,8 @@ def precheck(event: dict[str, Any]) -> GatewayError | None:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    key_id = (((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}).get("keyId")
-    if key_id:
-        logger.append_keys(key_id=key_id)
+    who = Caller.from_event(event)
+    logger.append_keys(key_id=who.key_id, key_type="managed" if who.managed else "root")
     rid = (event.get("requestContext") or {}).get("requestId") or "-"
     rejected = precheck(event)
     if rejected:
@@ -256,6 +309,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "body": json.dumps(body),
             "isBase64Encoded": False,
         }
+    app.append_context(caller=who)
     response = app.resolve(event, context)
     response.setdefault("headers", {})["x-request-id"] = rid  # the SDK exposes it as response._request_id
     return response

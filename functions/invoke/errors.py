@@ -19,6 +19,7 @@ class GatewayError(Exception):
         detail: str = "",
         code: str | None = None,
         param: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -27,9 +28,12 @@ class GatewayError(Exception):
         self.detail = detail
         self.code = code
         self.param = param
+        self.retry_after = retry_after  # seconds; None: RETRY_AFTER_SECONDS for 429 and 503
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.retry_after is not None:
+            return {"Retry-After": str(self.retry_after)}
         return {"Retry-After": str(RETRY_AFTER_SECONDS)} if self.status in (429, 503) else {}
 
 

@@ -163,4 +163,5 @@ class FieldError(BaseModel, defer_build=True):  # response shape: built when fir
 class ErrorResponse(BaseModel, defer_build=True):  # response shape: built when first used
     message: str
     requestId: str
+    code: str | None = None  # machine-readable reason where there is one (model_not_allowed, rate_limit_exceeded...)
     errors: list[FieldError] | None = None  # 422 only: every invalid field

@@ -18,6 +18,7 @@ EVENTS = ROOT / "events"
 MAX_OUTPUT_TOKENS = 512
 ALLOWED = "us.amazon.nova-lite-v1:0,fault.throttling"
 EMBEDDING = "amazon.titan-embed-text-v2:0,cohere.embed-english-v3"
+KEYS_TABLE = "bedrock-gateway-keys-test"
 
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
@@ -31,6 +32,7 @@ os.environ.update(
     BEDROCK_MODEL_ID="amazon.nova-micro-v1:0",
     ALLOWED_MODEL_IDS=ALLOWED,
     EMBEDDING_MODEL_IDS=EMBEDDING,
+    KEYS_TABLE_NAME=KEYS_TABLE,
     MAX_OUTPUT_TOKENS=str(MAX_OUTPUT_TOKENS),
     BEDROCK_READ_TIMEOUT="2",
 )
@@ -62,6 +64,26 @@ class FakeContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 29_000
+
+
+def no_managed_key(name: str, **_: Any) -> Any:
+    """What Powertools' DynamoDB provider raises for a missing item (a KeyError inside a GetParameterError)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        raise KeyError(name)
+    except KeyError:
+        raise GetParameterError(name) from None
+
+
+@pytest.fixture(autouse=True)
+def offline_keys_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reaches a real DynamoDB: the managed-key store answers "no such key" unless a test wires moto in."""
+    import managed_keys
+
+    monkeypatch.setattr(
+        authorizer_app, "managed", managed_keys.ManagedKeyStore(KEYS_TABLE, 60, 10, fetch=no_managed_key)
+    )
 
 
 @pytest.fixture

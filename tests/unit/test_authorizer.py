@@ -17,7 +17,7 @@ from token_store import TokenStore
 
 PARAMETER = "/bedrock-gateway/api-token"
 TOKEN = "s3cr3t-Token_value.0123456789abcdef"
-ALLOW = {"isAuthorized": True, "context": {"keyId": "default"}}
+ALLOW = {"isAuthorized": True, "context": {"keyId": "default", "keyType": "root"}}
 DENY = {"isAuthorized": False}
 
 
@@ -118,8 +118,14 @@ def test_rotation_new_key_works_at_once_old_key_until_removed(
     assert request("Bearer old-token", context)["isAuthorized"]
     put(ssm, json.dumps({"2026-10": "old-token", "2026-11": "new-token"}))
     clock.now += 30
-    assert request("Bearer new-token", context) == {"isAuthorized": True, "context": {"keyId": "2026-11"}}
-    assert request("Bearer old-token", context) == {"isAuthorized": True, "context": {"keyId": "2026-10"}}
+    assert request("Bearer new-token", context) == {
+        "isAuthorized": True,
+        "context": {"keyId": "2026-11", "keyType": "root"},
+    }
+    assert request("Bearer old-token", context) == {
+        "isAuthorized": True,
+        "context": {"keyId": "2026-10", "keyType": "root"},
+    }
     put(ssm, json.dumps({"2026-11": "new-token"}))
     assert request("Bearer old-token", context)["isAuthorized"]  # cached: valid until max_age runs out
     time.sleep(1.1)
@@ -131,7 +137,7 @@ def test_rotation_new_key_works_at_once_old_key_until_removed(
 def test_unusable_parameter_fails_closed(value: str, ssm: Any, store: TokenStore, context: Any, logs: Any) -> None:
     put(ssm, value)
     assert request(f"Bearer {TOKEN}", context) == DENY
-    assert "token parameter unavailable" in logs()
+    assert "Root keys unavailable" in logs()
 
 
 def test_missing_parameter_fails_closed(ssm: Any, store: TokenStore, context: Any, logs: Any) -> None:

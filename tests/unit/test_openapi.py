@@ -28,6 +28,7 @@ def test_document_covers_every_route_and_secures_them() -> None:
         "/v1/embeddings",
         "/v1/models",
         "/v1/models/{model_id}",
+        "/usage",
     }
     assert "security" not in spec["paths"]["/health"]["get"]
     assert spec["paths"]["/invoke"]["post"]["security"] == [{"bearer": []}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ def test_every_route_but_health_requires_the_authorizer(cfn: dict[str, Any]) -> 
         ("/v1/chat/completions", "post"),
         ("/v1/models", "get"),
         ("/v1/models/{modelId}", "get"),
+        ("/usage", "get"),
         ("/v1/embeddings", "post"),
         ("/{proxy+}", "x-amazon-apigateway-any-method"),
     } == seen
@@ -152,7 +154,8 @@ def test_authorizer_reads_only_its_parameter(cfn: dict[str, Any]) -> None:
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
             "Resource": "arn:aws:ssm:eu-west-1:111122223333:parameter/bedrock-gateway/api-token",
-        }
+        },
+        {"Sid": "LookUpManagedKeysOnly", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "KeysTable.Arn"},
     ]
     with_key = statements(
         translated({"TokenKmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/k"}), "AuthorizerFunctionRole"
@@ -165,6 +168,9 @@ def test_invoke_function_may_only_invoke_allowed_models() -> None:
     granted = statements(
         translated({"AllowedModelIds": "us.amazon.nova-lite-v1:0,amazon.titan-text-lite-v1"}), "InvokeFunctionRole"
     )
+    keys = next(s for s in granted if s["Sid"] == "MeterManagedKeysOnly")
+    assert keys["Resource"] == "KeysTable.Arn" and all(a.startswith("dynamodb:") for a in keys["Action"])
+    granted = [s for s in granted if s is not keys]
     assert {s["Action"] for s in granted} == {"bedrock:InvokeModel"}
     direct, through_profiles, embedding = granted
     assert direct["Resource"] == [
@@ -197,6 +203,7 @@ def test_embedding_models_are_granted_exactly_and_can_be_turned_off() -> None:
     assert [s["Sid"] for s in off] == [
         "InvokeAllowedModelsAndProfiles",
         "InvokeFoundationModelsOnlyThroughAllowedProfiles",
+        "MeterManagedKeysOnly",
     ]
 
 
@@ -219,5 +226,32 @@ def test_no_wildcard_resource_for_ssm_or_bedrock(cfn: dict[str, Any]) -> None:
 
 
 def test_outputs(cfn: dict[str, Any]) -> None:
-    assert set(SOURCE["Outputs"]) == {"ApiUrl", "AuthorizerFunctionName", "InvokeFunctionName", "TokenParameterName"}
+    assert set(SOURCE["Outputs"]) == {
+        "ApiUrl",
+        "AuthorizerFunctionName",
+        "InvokeFunctionName",
+        "TokenParameterName",
+        "KeysTableName",
+    }
     assert cfn["Outputs"]["ApiUrl"]["Value"] == "https://HttpApi.Ref.execute-api.eu-west-1.amazonaws.com"
+
+
+def test_keys_table_is_on_demand_recoverable_encrypted_with_ttl_and_protectable(cfn: dict[str, Any]) -> None:
+    table = resource(cfn, "AWS::DynamoDB::Table")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["DeletionProtectionEnabled"] == "false"
+    protected = translated({"KeysTableDeletionProtection": "true"})
+    assert resource(protected, "AWS::DynamoDB::Table")["DeletionProtectionEnabled"] == "true"
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    assert 'KeysTableDeletionProtection="true"' in config["prod"]["deploy"]["parameters"]["parameter_overrides"]
+
+
+def test_both_functions_know_the_table_and_the_authorizer_its_cache(cfn: dict[str, Any]) -> None:
+    authorizer = cfn["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    invoke = cfn["Resources"]["InvokeFunction"]["Properties"]["Environment"]["Variables"]
+    assert authorizer["KEYS_TABLE_NAME"] == invoke["KEYS_TABLE_NAME"] == "KeysTable.Ref"
+    assert authorizer["KEY_CACHE_SECONDS"] == 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from config import settings
@@ -17,12 +18,13 @@ def model_entry(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
 
 
-def model_list() -> dict[str, Any]:
-    return {"object": "list", "data": [model_entry(m) for m in model_ids()]}
+def model_list(may_use: Callable[[str], bool]) -> dict[str, Any]:
+    """The models the calling key may use (a managed key may be limited to some)."""
+    return {"object": "list", "data": [model_entry(m) for m in model_ids() if may_use(m)]}
 
 
-def retrieve(model_id: str) -> dict[str, Any]:
-    if model_id not in model_ids():
+def retrieve(model_id: str, may_use: Callable[[str], bool]) -> dict[str, Any]:
+    if model_id not in model_ids() or not may_use(model_id):
         raise GatewayError(
             404,
             f"The model '{model_id[:200]}' does not exist or is not allowed (GET /v1/models lists them).",

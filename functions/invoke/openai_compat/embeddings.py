@@ -59,7 +59,8 @@ def texts_of(value: Any) -> list[str]:
     return texts
 
 
-def embed(request: EmbeddingRequest) -> Embedded:
+def model_for(request: EmbeddingRequest) -> str:
+    """The embedding model the request names (or the default), if this gateway allows it."""
     model = request.model or (settings.embedding_models[0] if settings.embedding_models else "")
     if model not in settings.embedding_models:
         if model in settings.allowed_models:
@@ -71,6 +72,10 @@ def embed(request: EmbeddingRequest) -> Embedded:
             code="model_not_found",
             param="model",
         )
+    return model
+
+
+def embed(request: EmbeddingRequest, model: str) -> Embedded:
     texts = texts_of(request.input)
     kind = family(model)
     if kind == "titan":
