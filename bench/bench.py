@@ -23,9 +23,10 @@ FAST = os.environ.get("BENCH_FAST") == "1"
 COLD_RUNS = 3 if FAST else 15
 WARM_CALLS = 500 if FAST else 5000
 WARM_RUNS = 1 if FAST else 3
-FUNCTIONS = ("baseline", "authorizer", "invoke", "invoke-tools")
+FUNCTIONS = ("baseline", "authorizer", "authorizer-managed", "invoke", "invoke-tools", "invoke-managed")
 BUILD = {"authorizer": "AuthorizerFunction", "invoke": "InvokeFunction"}
-WARM_ONLY = {"invoke-tools"}  # same package and cold start as invoke: only its per-request time differs
+# Same package and cold start as their function: only the per-request time differs.
+WARM_ONLY = {"invoke-tools", "invoke-managed", "authorizer-managed"}
 
 
 def measure(*args: str) -> dict[str, Any]:
@@ -79,12 +80,16 @@ def main() -> int:
         results["functions"][function] = entry
     calls = measure("ssm-calls", "authorizer", "10000")
     results["ssm_get_parameter_per_10000_requests"] = calls["get_parameter_calls"]
+    results["dynamodb_calls_per_request"] = {
+        f: measure("dynamodb-calls", f, "200")["dynamodb_calls_per_request"]
+        for f in ("authorizer", "authorizer-managed", "invoke", "invoke-managed")
+    }
     e2e = os.environ.get("BENCH_E2E_OUT")
     if e2e and Path(e2e).exists():
         results["local_e2e"] = json.loads(Path(e2e).read_text())
 
     base = results["functions"]["baseline"]
-    for function in ("authorizer", "invoke", "invoke-tools"):
+    for function in FUNCTIONS[1:]:
         entry = results["functions"][function]
         if entry["cold_init_ms"] is not None:
             entry["cold_ratio"] = round(entry["cold_init_ms"] / base["cold_init_ms"], 2)
@@ -119,12 +124,23 @@ def table(results: dict[str, Any]) -> str:
         f"SSM GetParameter calls per 10,000 authorized requests (one warm container): "
         f"{results['ssm_get_parameter_per_10000_requests']} (target: 1 per max_age window)"
     )
+    ddb = results["dynamodb_calls_per_request"]
+    rows.append(
+        f"DynamoDB calls per request (warm): authorizer root {ddb['authorizer']}, managed {ddb['authorizer-managed']} "
+        f"(policy cached); invoke root {ddb['invoke']}, managed with limits {ddb['invoke-managed']} "
+        "(one conditional update before the model call, one update after)"
+    )
     if "local_e2e" in results:
         e2e = results["local_e2e"]
         rows.append(
             f"End to end through the local Docker-free API ({e2e['requests']} warm requests): "
             f"p50 {e2e['p50_ms']} ms, p95 {e2e['p95_ms']} ms (target p50 <= 8 ms)"
         )
+        if "managed_p50_ms" in e2e:
+            rows.append(
+                f"Same for a managed key with rpm and a monthly budget: p50 {e2e['managed_p50_ms']} ms "
+                f"(+{round(e2e['managed_p50_ms'] - e2e['p50_ms'], 2)} ms over a root key; target <= +3 ms)"
+            )
         if "embeddings" in e2e:
             emb = e2e["embeddings"]
             rows.append(
@@ -133,7 +149,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{emb['ratio']}x one call (target < 3x)"
             )
     rows.append(
-        "Targets: invoke cold <= 1.5x, authorizer cold <= 1.0x, authorizer warm p50 <= 30 µs, "
+        "Targets: invoke cold <= 1.5x, authorizer cold <= 1.0x, authorizer warm p50 <= 30 µs (root and managed), "
         "invoke warm p50 <= 2x baseline (plain chat; invoke-tools is a chat request with two tools)."
     )
     rows.append(f"Machine: {results['machine']}{' (FAST mode: smoke numbers)' if results['fast'] else ''}")

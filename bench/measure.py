@@ -1,7 +1,9 @@
 """One measurement in a fresh process (bench.py runs it): cold init, or warm per-request timings.
 
-usage: measure.py cold|warm|ssm-calls authorizer|invoke|invoke-tools|baseline [calls]
-(invoke-tools: an OpenAI chat completion offering two tools, answered with a tool call.)
+usage: measure.py cold|warm|ssm-calls|dynamodb-calls FUNCTION [calls]
+FUNCTION: authorizer | authorizer-managed (a managed key, policy cached) | invoke | invoke-tools (an OpenAI chat
+completion offering two tools, answered with a tool call) | invoke-managed (a managed key with rpm and a monthly
+budget: one conditional write before, one transaction after) | baseline.
 Prints one JSON object. AWS is stubbed below the HTTP layer (botocore `before-send`), so serialisation,
 signing and parsing all run, as in Lambda, but nothing leaves the process.
 """
@@ -30,6 +32,7 @@ os.environ.update(
     TOKEN_REFRESH_INTERVAL="30",
     BEDROCK_MODEL_ID="amazon.nova-micro-v1:0",
     MAX_OUTPUT_TOKENS="1024",
+    KEYS_TABLE_NAME="bench-keys",
 )
 TOKEN = "bench-token-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - stubbed SSM value
 CONVERSE = json.dumps(
@@ -81,6 +84,9 @@ TOOLS = [
 GET_PARAMETER = json.dumps(
     {"Parameter": {"Name": "/bedrock-gateway/api-token", "Type": "SecureString", "Value": TOKEN, "Version": 1}}
 ).encode()
+MANAGED_TOKEN = "bench-managed-token-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - stubbed table item
+MANAGED_POLICY = {"keyId": "team-bench", "models": None, "rpm": 1000000, "tpm": None, "monthlyTokens": 10**12}
+GET_ITEM = json.dumps({"Item": {"pk": {"S": "KEY#x"}, "policy": {"S": json.dumps(MANAGED_POLICY)}}}).encode()
 CALLS = {"GetParameter": 0}
 
 
@@ -114,7 +120,7 @@ def load(function: str) -> tuple[Any, Any]:
         import baseline_handler
 
         return baseline_handler.lambda_handler, baseline_handler.client
-    folder = "invoke" if function.startswith("invoke") else function
+    folder = function.split("-")[0]
     if not os.environ.get("PYTHONPATH"):
         sys.path.insert(0, str(ROOT / "functions" / folder))
     import app
@@ -123,6 +129,10 @@ def load(function: str) -> tuple[Any, Any]:
         import bedrock
 
         return app.lambda_handler, bedrock.client()
+    if function == "authorizer-managed":
+        import managed_keys
+
+        managed_keys.dynamodb_fetch("bench-keys")  # created when the first managed token arrives
     import token_store
 
     return app.lambda_handler, token_store.ssm_fetch()
@@ -133,11 +143,19 @@ def event_for(function: str) -> dict[str, Any]:
         "authorizer": "authorizer-allow.json",
         "invoke": "invoke-post.json",
         "invoke-tools": "chat-completions-post.json",
+        "invoke-managed": "invoke-post.json",
+        "authorizer-managed": "authorizer-allow.json",
         "baseline": "invoke-post.json",
     }
     event = json.loads((ROOT / "events" / name[function]).read_text())
     if function == "authorizer":
         event["headers"]["authorization"] = f"Bearer {TOKEN}"
+    if function == "authorizer-managed":
+        event["headers"]["authorization"] = f"Bearer {MANAGED_TOKEN}"
+    if function == "invoke-managed":
+        limits = {k: MANAGED_POLICY.get(k) for k in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt")}
+        context = {"keyId": "team-bench", "keyType": "managed", "limits": json.dumps(limits)}
+        event["requestContext"]["authorizer"] = {"lambda": context}
     if function == "invoke-tools":
         body = json.loads(event["body"])
         event["body"] = json.dumps({**body, "tools": TOOLS, "tool_choice": "auto"})
@@ -161,10 +179,20 @@ def main() -> None:
     if mode == "cold":
         print(json.dumps({"init_ms": init_ms}))
         return
-    if function == "authorizer":
+    if function.startswith("authorizer"):
         stub(client.__self__.client, "GetParameter", GET_PARAMETER)
     else:
         stub(client, "Converse", CONVERSE_TOOL_USE if function == "invoke-tools" else CONVERSE)
+    if function == "authorizer-managed":
+        import managed_keys
+
+        stub(managed_keys.dynamodb_fetch("bench-keys").__self__.table.meta.client, "GetItem", GET_ITEM)
+    if function == "invoke-managed":
+        import metering
+
+        metering.TABLE_NAME = "bench-keys"
+        for operation in ("UpdateItem", "GetItem"):
+            stub(metering.client(), operation, b"{}")
     event, context = event_for(function), Context()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - log and EMF lines are formatted and written, not shown
     real_stdout, sys.stdout = sys.stdout, devnull
@@ -175,6 +203,16 @@ def main() -> None:
         for _ in range(50):  # warm-up: first call pays lazy imports and caches
             result = handler(event, context)
         assert result.get("statusCode", 200) == 200 and result.get("isAuthorized", True), result
+        if mode == "dynamodb-calls":  # per request, once warm
+            dynamodb = ("GetItem", "UpdateItem")
+            before = {k: v for k, v in CALLS.items() if k in dynamodb}
+            for _ in range(calls):
+                handler(event, context)
+            after = {k: v for k, v in CALLS.items() if k in dynamodb}
+            sys.stdout = real_stdout
+            per_request = sum(after.values()) - sum(before.values())
+            print(json.dumps({"requests": calls, "dynamodb_calls_per_request": per_request / calls}))
+            return
         if mode == "ssm-calls":  # counted from the container's first request
             for _ in range(calls - 50):
                 handler(event, context)

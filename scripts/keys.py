@@ -225,21 +225,25 @@ def list_keys(target: Target) -> dict[str, Any]:
 
 
 def usage(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    """From the meter items (METER#<key>#<YYYYMM>), whose `u#<DD>#<model>#req|in|out` counters hold each day."""
     since = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
-    prefix = f"USAGE#{args.name}#" if args.name else "USAGE#"
-    rows = [
-        {
-            "keyId": item["keyId"]["S"],
-            "modelId": item["modelId"]["S"],
-            "day": item["day"]["S"],
-            "requests": int(item.get("requests", {}).get("N", 0)),
-            "inputTokens": int(item.get("inputTokens", {}).get("N", 0)),
-            "outputTokens": int(item.get("outputTokens", {}).get("N", 0)),
-        }
-        for item in scan(target, prefix)
-        if item.get("day", {}).get("S", "") >= since
-    ]
-    return {"since": since, "usage": sorted(rows, key=lambda r: (r["keyId"], r["modelId"], r["day"]))}
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for item in scan(target, f"METER#{args.name}#" if args.name else "METER#"):
+        _, key_id, month = item["pk"]["S"].split("#", 2)
+        for attribute, value in item.items():
+            if not attribute.startswith("u#"):
+                continue
+            _, dd, rest = attribute.split("#", 2)
+            model, counter = rest.rsplit("#", 1)
+            day = f"{month[:4]}-{month[4:]}-{dd}"
+            if day < since:
+                continue
+            row = rows.setdefault(
+                (key_id, model, day),
+                {"keyId": key_id, "modelId": model, "day": day, "requests": 0, "inputTokens": 0, "outputTokens": 0},
+            )
+            row[{"req": "requests", "in": "inputTokens", "out": "outputTokens"}[counter]] = int(value["N"])
+    return {"since": since, "usage": [rows[k] for k in sorted(rows)]}
 
 
 # ---- output -------------------------------------------------------------------------------------------------------

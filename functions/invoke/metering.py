@@ -1,12 +1,18 @@
-"""Managed keys' counters in the keys table (DynamoDB): admission before the model call, usage after it.
+"""Managed keys' counters in the keys table (DynamoDB): one item per key and month, updated atomically.
 
-Before (only for keys with rpm, tpm or monthlyTokens): one conditional write. This minute's item gets
-`requests + 1` only if requests < rpm and tokens < tpm; with a monthly budget, the same transaction checks this
-month's tokens < monthlyTokens. Conditional writes are atomic across containers, so `rpm: 5` admits exactly 5
-of 12 simultaneous requests. After: one transaction adds the answer's tokens to the minute, the month, and the
-(key, model, UTC day) usage item. Tokens are known only after the answer, so a token limit can be overshot by
-the tokens of the requests in flight when it is reached. A key-store failure before the call is a 503: no call
-is ever unmetered. Items: RATE#<key>#<YYYYMMDDHHMM>, MONTH#<key>#<YYYYMM>, USAGE#<key>#<YYYYMMDD>#<model>.
+Item METER#<key id>#<YYYYMM>: `tokens` (this month), `mid` (the current minute, YYYYMMDDHHMM) with `mreq` and
+`mtok` (its requests and tokens), and the month's usage per day and model as top-level counters named
+`u#<DD>#<model>#req|in|out`. DynamoDB applies a conditional update atomically, across every container.
+
+- Before the model call (only for keys with rpm, tpm or monthlyTokens): one UpdateItem adds 1 to `mreq` if this
+  is still `mid` and every limit holds (mreq < rpm, mtok < tpm, tokens < monthlyTokens). When it fails, one
+  read says why: a limit (429, Retry-After until the minute or the month ends), or a new minute, which one more
+  conditional write starts (so the first request of a minute costs three calls, the others one).
+  `rpm: 5` admits exactly 5 of 12 simultaneous requests.
+- After the answer: one UpdateItem adds its tokens to the month, the minute and the day's (model) counters.
+  Tokens are known only then, so a token limit can be overshot by the requests in flight when it is reached.
+- A key-store failure before the call is a 503 with Retry-After: no call is ever unmetered. After the call, the
+  answer exists already: a failure to record is logged and counted (UsageRecordErrors metric).
 """
 
 from __future__ import annotations
@@ -20,8 +26,7 @@ from caller import Caller
 from errors import GatewayError
 
 TABLE_NAME = os.getenv("KEYS_TABLE_NAME", "")
-MINUTE_TTL = 2 * 60  # rate items live two minutes (TTL), month and usage items ~13 months
-USAGE_TTL = 400 * 24 * 3600
+RETENTION = timedelta(days=400)  # meter items expire (TTL) about 13 months after their month
 
 
 @cache
@@ -37,16 +42,12 @@ def client() -> Any:
     return botocore.session.get_session().create_client("dynamodb", config=config)
 
 
-def minute_pk(key_id: str, now: datetime) -> str:
-    return f"RATE#{key_id}#{now:%Y%m%d%H%M}"
+def meter_pk(key_id: str, now: datetime) -> str:
+    return f"METER#{key_id}#{now:%Y%m}"
 
 
-def month_pk(key_id: str, now: datetime) -> str:
-    return f"MONTH#{key_id}#{now:%Y%m}"
-
-
-def usage_pk(key_id: str, now: datetime, model_id: str) -> str:
-    return f"USAGE#{key_id}#{now:%Y%m%d}#{model_id}"
+def minute_of(now: datetime) -> str:
+    return f"{now:%Y%m%d%H%M}"
 
 
 def seconds_to_next_minute(now: datetime) -> int:
@@ -54,12 +55,19 @@ def seconds_to_next_minute(now: datetime) -> int:
 
 
 def seconds_to_next_month(now: datetime) -> int:
-    first = (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
-    return max(1, int((first - now).total_seconds()))
+    return max(1, int((next_month(now) - now).total_seconds()))
+
+
+def next_month(now: datetime) -> datetime:
+    return (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
 
 
 def n(value: int) -> dict[str, str]:
     return {"N": str(value)}
+
+
+def number(item: dict[str, Any], name: str) -> int:
+    return int(item.get(name, {}).get("N", 0))
 
 
 def unavailable(exc: Exception) -> GatewayError:
@@ -72,54 +80,83 @@ def unavailable(exc: Exception) -> GatewayError:
     )
 
 
-def admit(caller: Caller, now: datetime) -> None:
-    """Count this request against the key's limits, or refuse it (429) without calling the model."""
-    if not caller.managed or not caller.limited:
-        return
-    conditions, values = [], {":one": n(1), ":ttl": n(int(now.timestamp()) + MINUTE_TTL)}
-    if caller.rpm is not None:
-        conditions.append("(attribute_not_exists(requests) OR requests < :rpm)")
-        values[":rpm"] = n(caller.rpm)
-    if caller.tpm is not None:
-        conditions.append("(attribute_not_exists(tokens) OR tokens < :tpm)")
-        values[":tpm"] = n(caller.tpm)
-    minute = {
-        "TableName": TABLE_NAME,
-        "Key": {"pk": {"S": minute_pk(caller.key_id, now)}},
-        "UpdateExpression": "ADD requests :one SET expiresAt = if_not_exists(expiresAt, :ttl)",
-        "ExpressionAttributeValues": values,
-    }
-    if conditions:
-        minute["ConditionExpression"] = " AND ".join(conditions)
-    try:
-        if caller.monthly_tokens is None:
-            client().update_item(**minute)
-        else:
-            month = {
-                "TableName": TABLE_NAME,
-                "Key": {"pk": {"S": month_pk(caller.key_id, now)}},
-                "ConditionExpression": "attribute_not_exists(tokens) OR tokens < :budget",
-                "ExpressionAttributeValues": {":budget": n(caller.monthly_tokens)},
-            }
-            client().transact_write_items(TransactItems=[{"Update": minute}, {"ConditionCheck": month}])
-    except Exception as exc:
-        raise refusal_for(exc, caller, now) from exc
-
-
-def refusal_for(exc: Exception, caller: Caller, now: datetime) -> GatewayError:
-    """Which limit refused the request (429 with the seconds until it resets), or 503 for a store failure."""
+def conditional_failure(exc: Exception) -> bool:
     from botocore.exceptions import ClientError
 
-    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
-    if code == "TransactionCanceledException":
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[union-attr]
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-            return budget_spent(caller, now)
-        if not reasons or reasons[0] != "ConditionalCheckFailed":
-            return unavailable(exc)
-    elif code != "ConditionalCheckFailedException":
-        return unavailable(exc)
-    rpm_reached = caller.rpm is not None and (caller.tpm is None or minute_requests(caller, now) >= caller.rpm)
+    return isinstance(exc, ClientError) and exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def admit(caller: Caller, now: datetime) -> None:
+    """Count this request against the key's limits, or refuse it (429) before any paid call."""
+    if not caller.managed or not caller.limited:
+        return
+    key = {"pk": {"S": meter_pk(caller.key_id, now)}}
+    limits, values = [], {":one": n(1), ":minute": {"S": minute_of(now)}}
+    for attribute, limit, placeholder in (("mreq", caller.rpm, ":rpm"), ("mtok", caller.tpm, ":tpm")):
+        if limit is not None:
+            limits.append(f"{attribute} < {placeholder}")
+            values[placeholder] = n(limit)
+    budget = "(attribute_not_exists(tokens) OR tokens < :budget)"
+    if caller.monthly_tokens is not None:
+        values[":budget"] = n(caller.monthly_tokens)
+    try:
+        for _ in range(3):  # a minute that just started is rolled by whoever comes first: then count again
+            same_minute = " AND ".join(["mid = :minute", *limits] + ([budget] if ":budget" in values else []))
+            try:
+                client().update_item(
+                    TableName=TABLE_NAME,
+                    Key=key,
+                    UpdateExpression="ADD mreq :one",
+                    ConditionExpression=same_minute,
+                    ExpressionAttributeValues={k: v for k, v in values.items()},
+                )
+                return
+            except Exception as exc:
+                if not conditional_failure(exc):
+                    raise
+            item = client().get_item(TableName=TABLE_NAME, Key=key, ConsistentRead=True).get("Item", {})
+            if caller.monthly_tokens is not None and number(item, "tokens") >= caller.monthly_tokens:
+                raise budget_spent(caller, now)
+            if item.get("mid", {}).get("S") == minute_of(now):
+                raise rate_limited(caller, item, now)
+            if start_minute(caller, key, now):
+                return
+        raise unavailable(RuntimeError("the minute's counter kept changing"))
+    except GatewayError:
+        raise
+    except Exception as exc:
+        raise unavailable(exc) from exc
+
+
+def start_minute(caller: Caller, key: dict[str, Any], now: datetime) -> bool:
+    """Open this minute's counters with this request as its first; False if another container just did."""
+    values = {
+        ":minute": {"S": minute_of(now)},
+        ":one": n(1),
+        ":zero": n(0),
+        ":ttl": n(int((next_month(now) + RETENTION).timestamp())),
+    }
+    condition = "attribute_not_exists(mid) OR mid <> :minute"
+    if caller.monthly_tokens is not None:
+        condition = f"({condition}) AND (attribute_not_exists(tokens) OR tokens < :budget)"
+        values[":budget"] = n(caller.monthly_tokens)
+    try:
+        client().update_item(
+            TableName=TABLE_NAME,
+            Key=key,
+            UpdateExpression="SET mid = :minute, mreq = :one, mtok = :zero, expiresAt = :ttl",
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+    except Exception as exc:
+        if conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def rate_limited(caller: Caller, item: dict[str, Any], now: datetime) -> GatewayError:
+    rpm_reached = caller.rpm is not None and number(item, "mreq") >= caller.rpm
     limit = f"{caller.rpm} requests" if rpm_reached else f"{caller.tpm} tokens"
     return GatewayError(
         429,
@@ -128,15 +165,6 @@ def refusal_for(exc: Exception, caller: Caller, now: datetime) -> GatewayError:
         code="rate_limit_exceeded",
         retry_after=seconds_to_next_minute(now),
     )
-
-
-def minute_requests(caller: Caller, now: datetime) -> int:
-    """Read only on the refusal path, to say which of rpm and tpm refused."""
-    try:
-        item = client().get_item(TableName=TABLE_NAME, Key={"pk": {"S": minute_pk(caller.key_id, now)}}).get("Item")
-    except Exception:
-        return 0
-    return int((item or {}).get("requests", {}).get("N", 0))
 
 
 def budget_spent(caller: Caller, now: datetime) -> GatewayError:
@@ -150,65 +178,45 @@ def budget_spent(caller: Caller, now: datetime) -> GatewayError:
 
 
 def record(caller: Caller, model_id: str, input_tokens: int, output_tokens: int, now: datetime) -> None:
-    """Add an answered request to the key's minute, month and daily usage: one transactional write."""
+    """Add an answered request to the month, the minute and the day's counters for its model: one write."""
     if not caller.managed:
         return
-    tokens = input_tokens + output_tokens
-    usage_ttl = n(int(now.timestamp()) + USAGE_TTL)
-    items = [
-        (minute_pk(caller.key_id, now), "ADD tokens :t", {":t": n(tokens)}),
-        (
-            month_pk(caller.key_id, now),
-            "ADD tokens :t SET expiresAt = if_not_exists(expiresAt, :ttl)",
-            {":t": n(tokens), ":ttl": usage_ttl},
-        ),
-        (
-            usage_pk(caller.key_id, now, model_id),
-            "ADD requests :one, inputTokens :i, outputTokens :o "
-            "SET keyId = :k, modelId = :m, #day = :d, expiresAt = if_not_exists(expiresAt, :ttl)",
-            {
-                ":one": n(1),
-                ":i": n(input_tokens),
-                ":o": n(output_tokens),
-                ":k": {"S": caller.key_id},
-                ":m": {"S": model_id},
-                ":d": {"S": f"{now:%Y-%m-%d}"},
-                ":ttl": usage_ttl,
-            },
-        ),
-    ]
-    updates = []
-    for pk, expression, values in items:
-        update = {
-            "TableName": TABLE_NAME,
-            "Key": {"pk": {"S": pk}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeValues": values,
-        }
-        if "#day" in expression:
-            update["ExpressionAttributeNames"] = {"#day": "day"}
-        updates.append({"Update": update})
-    client().transact_write_items(TransactItems=updates)
+    day = f"u#{now:%d}#{model_id}"
+    client().update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": {"S": meter_pk(caller.key_id, now)}},
+        UpdateExpression="ADD tokens :t, mtok :t, #req :one, #in :i, #out :o SET keyId = :k, expiresAt = :ttl",
+        ExpressionAttributeNames={"#req": f"{day}#req", "#in": f"{day}#in", "#out": f"{day}#out"},
+        ExpressionAttributeValues={
+            ":t": n(input_tokens + output_tokens),
+            ":one": n(1),
+            ":i": n(input_tokens),
+            ":o": n(output_tokens),
+            ":k": {"S": caller.key_id},
+            ":ttl": n(int((next_month(now) + RETENTION).timestamp())),
+        },
+    )
 
 
 def usage(caller: Caller, now: datetime) -> dict[str, Any]:
-    """GET /usage for a managed key: its limits and this minute's and this month's counters."""
-    keys = [{"pk": {"S": minute_pk(caller.key_id, now)}}, {"pk": {"S": month_pk(caller.key_id, now)}}]
+    """GET /usage for a managed key: its limits, this minute's and this month's counters (one read)."""
     try:
-        found = client().batch_get_item(RequestItems={TABLE_NAME: {"Keys": keys, "ConsistentRead": True}})
+        item = (
+            client()
+            .get_item(TableName=TABLE_NAME, Key={"pk": {"S": meter_pk(caller.key_id, now)}}, ConsistentRead=True)
+            .get("Item", {})
+        )
     except Exception as exc:
         raise unavailable(exc) from exc
-    items = {item["pk"]["S"]: item for item in found.get("Responses", {}).get(TABLE_NAME, [])}
-    minute = items.get(keys[0]["pk"]["S"], {})
-    month = items.get(keys[1]["pk"]["S"], {})
-    month_tokens = int(month.get("tokens", {}).get("N", 0))
+    this_minute = item.get("mid", {}).get("S") == minute_of(now)
+    month_tokens = number(item, "tokens")
     return {
         "keyId": caller.key_id,
         "type": "managed",
         "limits": caller.limits(),
         "minute": {
-            "requests": int(minute.get("requests", {}).get("N", 0)),
-            "tokens": int(minute.get("tokens", {}).get("N", 0)),
+            "requests": number(item, "mreq") if this_minute else 0,
+            "tokens": number(item, "mtok") if this_minute else 0,
             "resetsInSeconds": seconds_to_next_minute(now),
         },
         "month": {
