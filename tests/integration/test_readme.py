@@ -95,10 +95,12 @@ def works(url: str, token: str) -> bool:
     return requests.get(f"{url}/models", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
 
 
-def run_block(block: str, env: dict[str, str]) -> list[tuple[str, str]]:
-    """Run a bash block's commands in one shell (variables carry over); (command, its stdout) for each."""
+def run_block(block: str, env: dict[str, str], state: Path) -> list[tuple[str, str]]:
+    """Run a bash block's commands in one shell; variables carry over to the next block through `state`, as in
+    a reader's terminal. (command, its stdout) for each."""
     ran = [c for c in commands(block) if not not_here(c)]
-    script = "set -eo pipefail\n" + "".join(f"echo {MARK}\n{c}\n" for c in ran)
+    script = f"set -eo pipefail -a\n[ -f {state} ] && . {state}\n"
+    script += "".join(f"echo {MARK}\n{c}\n" for c in ran) + f"export -p > {state}\n"
     result = subprocess.run(
         ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -139,8 +141,9 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
     )
     parameter = os.environ["LOCAL_TOKEN_PARAMETER"]
     outputs: dict[str, str] = {}
+    state = tmp_path / ".readme-shell"
     for block in blocks("bash"):
-        for command, output in run_block(block, env):
+        for command, output in run_block(block, env, state):
             outputs[key(command)] = output
             if command.startswith("curl"):
                 body = json.loads(output)
