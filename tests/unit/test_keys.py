@@ -403,3 +403,50 @@ def test_key_metrics_carry_the_key_id(
     (by_key,) = [line for line in lines if "KeyId" in line]
     assert by_key["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId", "service"], ["KeyId"]]
     assert by_key["KeyId"] == "team-a" and by_key["InputTokens"] == [6.0] and by_key["OutputTokens"] == [3.0]
+
+
+def test_stack_name_target_reads_the_table_and_models_from_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--stack-name: the table from the KeysTableName output, the allowed models from the stack's parameters."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="eu-west-1")
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        dynamodb.create_table(
+            TableName="gw-keys",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        template = {
+            "Parameters": {name: {"Type": "String", "Default": ""} for name in ("BedrockModelId", "AllowedModelIds")},
+            "Resources": {
+                "P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/x", "Type": "String", "Value": "x"}}
+            },
+            "Outputs": {"KeysTableName": {"Value": "gw-keys"}},
+        }
+        cfn.create_stack(
+            StackName="gw",
+            TemplateBody=json.dumps(template),
+            Parameters=[
+                {"ParameterKey": "BedrockModelId", "ParameterValue": "amazon.nova-micro-v1:0"},
+                {"ParameterKey": "AllowedModelIds", "ParameterValue": "amazon.nova-lite-v1:0"},
+            ],
+        )
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            status = keys_script.main(
+                ["--stack-name", "gw", "--json", "create", "team-x", "--models", "amazon.nova-lite-v1:0"],
+                dynamodb=dynamodb,
+                cloudformation=cfn,
+            )
+        assert status == 0 and json.loads(out.getvalue())["models"] == ["amazon.nova-lite-v1:0"]
+        assert "keys table gw-keys on AWS DynamoDB in eu-west-1 (stack gw)" in err.getvalue()
+        with redirect_stdout(io.StringIO()), redirect_stderr(err):
+            refused = keys_script.main(
+                ["--stack-name", "gw", "create", "team-y", "--models", "cohere.embed-english-v3"],
+                dynamodb=dynamodb,
+                cloudformation=cfn,
+            )
+        assert refused == 2 and "not allowed by this gateway" in err.getvalue()
