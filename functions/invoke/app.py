@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import warnings
 from datetime import datetime
 from typing import Annotated, Any
@@ -29,9 +30,10 @@ from openai_compat import catalog, chat, embeddings, shapes, streaming
 from openai_compat.schema import ChatCompletionRequest, EmbeddingRequest
 
 logger = Logger()
-# One EMF document per request, published twice: by ModelId, and by KeyId (a second dimension set) for every
-# key, root or managed. Requests per key = the SampleCount of InputTokens by KeyId.
+# One EMF document per request, published by ModelId, by service alone (what the alarms and the dashboard read),
+# and by KeyId for every key, root or managed (requests per key = the SampleCount of InputTokens by KeyId).
 metrics = Metrics()
+SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", "bedrock-gateway")
 # /health and rejected requests publish no metric by design: Powertools would warn about each such flush.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -68,7 +70,6 @@ def meter(model_id: str, input_tokens: int, output_tokens: int, counted_at: date
     """Per-key metrics for every key; usage items for managed keys. The answer exists already: a failure to
     record is logged and counted (UsageRecordErrors), never turned into an error for the caller."""
     who = caller()
-    metrics.add_dimensions(KeyId=who.key_id)
     try:
         metering.record(who, model_id, input_tokens, output_tokens, counted_at)
     except Exception as exc:
@@ -76,14 +77,21 @@ def meter(model_id: str, input_tokens: int, output_tokens: int, counted_at: date
         logger.error("Usage not recorded", extra={"reason": f"{type(exc).__name__}: {exc}"})
 
 
+def count_failure(model_id: str, err: GatewayError) -> None:
+    """Bedrock's throttling and its failures, by model; requests Bedrock refused as invalid (4xx) are not."""
+    name = "BedrockThrottles" if err.status == 429 else "BedrockErrors" if err.status >= 500 else None
+    if name:
+        metrics.add_dimension("ModelId", model_id)
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
 def call_model(conversation: Conversation) -> Reply:
     """Converse plus the key's checks, metrics and logs every model call gets."""
     counted_at = admit(conversation.model_id)
     try:
         reply = converse(conversation)
-    except GatewayError:
-        metrics.add_dimension("ModelId", conversation.model_id)
-        metrics.add_metric(name="BedrockErrors", unit=MetricUnit.Count, value=1)
+    except GatewayError as err:
+        count_failure(conversation.model_id, err)
         raise
     metrics.add_dimension("ModelId", reply.model_id)
     metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=reply.latency_ms)
@@ -110,9 +118,7 @@ def call_embeddings(request: EmbeddingRequest) -> embeddings.Embedded:
     try:
         embedded = embeddings.embed(request, model)
     except GatewayError as err:
-        if err.status >= 500 or err.kind == "rate_limit_error":
-            metrics.add_dimension("ModelId", model)
-            metrics.add_metric(name="BedrockErrors", unit=MetricUnit.Count, value=1)
+        count_failure(model, err)
         raise
     metrics.add_dimension("ModelId", embedded.model_id)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
@@ -311,5 +317,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         }
     app.append_context(caller=who)
     response = app.resolve(event, context)
+    if metrics.metric_set:  # also by service alone and by key: extra dimension sets of the same EMF document
+        metrics.add_dimensions(service=SERVICE)
+        metrics.add_dimensions(KeyId=who.key_id)
     response.setdefault("headers", {})["x-request-id"] = rid  # the SDK exposes it as response._request_id
     return response

@@ -28,7 +28,15 @@ class Evaluator:
             if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
                 value = value.split(",")
             self.values[name] = value
-        self.conditions = {name: self.condition(body) for name, body in template.get("Conditions", {}).items()}
+        self.conditions: dict[str, bool] = {}
+        for name in template.get("Conditions", {}):
+            self.named_condition(name)
+
+    def named_condition(self, name: str) -> bool:
+        """Conditions may use other conditions (`Condition: Name`): evaluated on first use."""
+        if name not in self.conditions:
+            self.conditions[name] = self.condition(self.template["Conditions"][name])
+        return self.conditions[name]
 
     def condition(self, body: Any) -> bool:
         ((name, args),) = body.items()
@@ -36,8 +44,12 @@ class Evaluator:
             return not self.condition(args[0])
         if name == "Fn::Equals":
             return self(args[0]) == self(args[1])
+        if name == "Fn::And":
+            return all(self.condition(arg) for arg in args)
+        if name == "Fn::Or":
+            return any(self.condition(arg) for arg in args)
         if name == "Condition":
-            return self.conditions[args]
+            return self.named_condition(args)
         raise NotImplementedError(name)
 
     def _ref(self, name: str) -> Any:

@@ -401,7 +401,7 @@ def test_key_metrics_carry_the_key_id(
     chat(call_invoke, key)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (by_key,) = [line for line in lines if "KeyId" in line]
-    assert by_key["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId", "service"], ["KeyId"]]
+    assert by_key["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["ModelId", "service"], ["service"], ["KeyId"]]
     assert by_key["KeyId"] == "team-a" and by_key["InputTokens"] == [6.0] and by_key["OutputTokens"] == [3.0]
 
 

@@ -232,6 +232,7 @@ def test_outputs(cfn: dict[str, Any]) -> None:
         "InvokeFunctionName",
         "TokenParameterName",
         "KeysTableName",
+        "DashboardUrl",
     }
     assert cfn["Outputs"]["ApiUrl"]["Value"] == "https://HttpApi.Ref.execute-api.eu-west-1.amazonaws.com"
 
