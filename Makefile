@@ -15,7 +15,7 @@ OFFLINE_PIP := PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/.local/wheelhouse
 # make local's settings reach local/run.py whether given to make (make local LOCAL_API_PORT=3100) or exported
 export LOCAL_MODE LOCAL_API_PORT LOCAL_AWS_PORT LOCAL_BEDROCK_PORT LOCAL_API_TOKEN
 
-.PHONY: help setup local test lint security validate unit build integration-local test-lifecycle test-offline openapi token keys api-url deploy bench bench-local load test-docker clean clean-venv
+.PHONY: help setup local test lint security validate unit build integration-local test-lifecycle test-offline openapi token keys api-url deploy deploy-built integration-stage pipeline-check bench bench-local load test-docker clean clean-venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ setup: ## create .venv and .venv-sam from the pinned requirements (no-op when cu
 local: setup ## the whole API on http://127.0.0.1:3000 with local SSM and Bedrock (LOCAL_MODE=auto|docker|no-docker)
 	@$(VENV_PY) local/run.py --sam $(SAM) --mode $(LOCAL_MODE)
 
-test: setup validate lint security unit build integration-local test-lifecycle ## lint, checks, unit, build, integration, lifecycle
+test: setup validate lint security pipeline-check unit build integration-local test-lifecycle ## lint, checks, unit, build, integration, lifecycle
 	@echo "==> all checks passed"
 
 validate: setup ## sam validate --lint (offline)
@@ -76,8 +76,24 @@ keys: setup ## managed keys: ARGS="--local create team-a --rpm 5" (or --stack-na
 api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output ApiUrl
 
-deploy: build ## sam deploy with samconfig.toml's SAM_ENV (default|prod)
+deploy: build ## sam deploy with samconfig.toml's SAM_ENV (default|dev|prod)
 	@$(SAM) deploy --config-env $(SAM_ENV)
+
+deploy-built: setup ## the pipeline's deploy: the existing .aws-sam/build to SAM_ENV, artifacts in $$SAM_ARTIFACTS_BUCKET
+	@test -f .aws-sam/build/template.yaml || { echo "ERROR: no .aws-sam/build; next: make build" >&2; exit 2; }
+	@test -n "$$SAM_ARTIFACTS_BUCKET" || { echo "ERROR: SAM_ARTIFACTS_BUCKET is not set; next: the pipeline stack's ArtifactsBucketName output" >&2; exit 2; }
+	@$(SAM) deploy --config-env $(SAM_ENV) --template-file .aws-sam/build/template.yaml --s3-bucket "$$SAM_ARTIFACTS_BUCKET" \
+	  --no-resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset
+
+integration-stage: setup ## tests/integration against a deployed stack (STACK_NAME=...; its ApiUrl output and SSM token)
+	@STACK_NAME=$(STACK_NAME) $(VENV_PY) -m pytest tests/integration -q -p no:cacheprovider
+
+pipeline-check: setup ## the GitHub workflow against GitHub's schema, zizmor, and the OIDC role template (cfn-lint, checkov)
+	@echo "==> workflows: schema, zizmor; pipeline/oidc-role.yaml: cfn-lint, checkov"
+	@.venv/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@.venv/bin/zizmor --offline --quiet .github/workflows/
+	@.venv-sam/bin/cfn-lint pipeline/oidc-role.yaml
+	@.venv-checkov/bin/checkov -f pipeline/oidc-role.yaml --framework cloudformation --compact --quiet --skip-download
 
 bench-local: setup ## p50/p95 of 200 warm requests through the local Docker-free API
 	@$(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/local_latency.py

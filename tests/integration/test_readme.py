@@ -39,6 +39,9 @@ NOT_HERE = {
     "API_URL=https://abc.execute-api.eu-west-1.amazonaws.com API_TOKEN=... .venv/bin/pytest tests/integration": (
         "needs a deployed stage; make test runs the same suite against the local API"
     ),
+    ".venv-sam/bin/sam deploy --template-file pipeline/oidc-role.yaml --stack-name bedrock-gateway-pipeline \\": (
+        "needs an AWS account; cfn-lint and checkov check the template in make test (make pipeline-check)"
+    ),
     "STACK_NAME=bedrock-gateway .venv/bin/pytest tests/integration": (
         "needs a deployed stack; the discovery it uses is unit-tested with moto (tests/unit/test_discovery.py)"
     ),
@@ -130,6 +133,23 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
             }
         ),
     )
+    boto("cloudformation", aws).create_stack(  # what the pipeline set-up deploys, with its two outputs
+        StackName="bedrock-gateway-pipeline",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Placeholder": {
+                        "Type": "AWS::SSM::Parameter",
+                        "Properties": {"Name": "/readme/pipeline", "Type": "String", "Value": "x"},
+                    }
+                },
+                "Outputs": {
+                    "DeployRoleArn": {"Value": "arn:aws:iam::123456789012:role/deploy"},
+                    "ArtifactsBucketName": {"Value": "artifacts-bucket"},
+                },
+            }
+        ),
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKE", "MFLAGS"))}
     env.update(
         HOME=str(tmp_path),
@@ -157,6 +177,9 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
             local_ssm.put_parameter(Name=parameter, Value=json.dumps(ring), Type="SecureString", Overwrite=True)
             outputs["registered"] = created
     assert outputs["make -s api-url STACK_NAME=bedrock-gateway"] == f"{target.url}\n"
+    pipeline = ".venv/bin/python scripts/stack.py --stack-name bedrock-gateway-pipeline --output"
+    assert outputs[f"{pipeline} DeployRoleArn"] == "arn:aws:iam::123456789012:role/deploy\n"
+    assert outputs[f"{pipeline} ArtifactsBucketName"] == "artifacts-bucket\n"
     assert json.loads(outputs["curl -s $URL/health"]) == {"status": "ok"}
     assert outputs['make -s token ARGS="--local --list"'].split() == ["2026-12", "default", "readme"]
     rotated = (tmp_path / "2026-12.token").read_text().strip()
