@@ -109,7 +109,8 @@ def table(results: dict[str, Any]) -> str:
         e = f[name]
         if e["cold_init_ms"] is None:
             rows.append(
-                f"| {name} | (same package) | - | {e['warm_p50_us']} µs | {e['warm_p99_us']} µs | {e['warm_ratio']}x | - |"
+                f"| {name} | (same package) | - | {e['warm_p50_us']} µs | {e['warm_p99_us']} µs | "
+                f"{e['warm_ratio']}x | - |"
             )
             continue
         ratio_cold = f"{e['cold_ratio']}x" if "cold_ratio" in e else "1.00x"
