@@ -252,21 +252,23 @@ class Stack:
         self.put_token(self.token)
         self.create_keys_table()
 
-    def put_token(self, value: str) -> None:
+    def moto(self, service: str) -> Any:
+        """A client of the local moto server (SSM and DynamoDB share it)."""
         import boto3
 
-        ssm = boto3.client(
-            "ssm",
+        return boto3.client(
+            service,
             endpoint_url=f"http://{self.host}:{self.aws_port}",
             region_name=REGION,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto dummy key
         )
-        ssm.put_parameter(Name=self.parameter, Value=value, Type="SecureString", Overwrite=True)
+
+    def put_token(self, value: str) -> None:
+        self.moto("ssm").put_parameter(Name=self.parameter, Value=value, Type="SecureString", Overwrite=True)
 
     def create_keys_table(self) -> None:
         """The managed-keys table in moto, from template.yaml's own definition (not a hand-copied schema)."""
-        import boto3
         import yaml
 
         class TemplateLoader(yaml.SafeLoader):  # CloudFormation's short tags (!Ref, !Sub...) read as plain values
@@ -276,13 +278,7 @@ class Stack:
         template = yaml.load((ROOT / "template.yaml").read_text(), Loader=TemplateLoader)  # noqa: S506 - safe loader
         table = template["Resources"]["KeysTable"]["Properties"]
         name = json.loads((ROOT / "events" / "env.json").read_text())["InvokeFunction"]["KEYS_TABLE_NAME"]
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=f"http://{self.host}:{self.aws_port}",
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto dummy key
-        )
+        dynamodb = self.moto("dynamodb")
         dynamodb.create_table(
             TableName=name,
             KeySchema=table["KeySchema"],
