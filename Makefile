@@ -79,7 +79,7 @@ api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 deploy: build ## sam deploy with samconfig.toml's SAM_ENV (default|dev|prod)
 	@$(SAM) deploy --config-env $(SAM_ENV)
 
-deploy-built: setup ## the pipeline's deploy: the existing .aws-sam/build to SAM_ENV, artifacts in $$SAM_ARTIFACTS_BUCKET
+deploy-built: setup ## the pipeline's deploy: the existing .aws-sam/build to SAM_ENV (artifacts: env SAM_ARTIFACTS_BUCKET)
 	@test -f .aws-sam/build/template.yaml || { echo "ERROR: no .aws-sam/build; next: make build" >&2; exit 2; }
 	@test -n "$$SAM_ARTIFACTS_BUCKET" || { echo "ERROR: SAM_ARTIFACTS_BUCKET is not set; next: the pipeline stack's ArtifactsBucketName output" >&2; exit 2; }
 	@$(SAM) deploy --config-env $(SAM_ENV) --template-file .aws-sam/build/template.yaml --s3-bucket "$$SAM_ARTIFACTS_BUCKET" \
@@ -113,4 +113,4 @@ clean: ## remove build output and local logs
 	rm -rf .aws-sam .local .pytest_cache .coverage
 
 clean-venv: ## remove the virtualenvs (next make recreates them)
-	rm -rf .venv .venv-sam .venv-checkov .local/lambda-runtime
+	rm -rf .venv .venv-sam .venv-checkov .local/lambda-runtime .local/wheelhouse
