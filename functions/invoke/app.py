@@ -57,6 +57,7 @@ def admit(model_id: str) -> datetime:
     who = caller()
     who.check_model(model_id)
     now = metering.utcnow()
+    who.check_expiry(now.timestamp())  # exact even while API Gateway still caches the authorizer's "allow"
     try:
         metering.admit(who, now)
     except GatewayError as err:

@@ -56,6 +56,10 @@ class Caller:
                 param="model",
             )
 
+    def check_expiry(self, now: float) -> None:
+        if self.expires_at is not None and now >= self.expires_at:
+            raise GatewayError(403, "This key has expired.", kind="permission_error", code="key_expired", param=None)
+
     def limits(self) -> dict[str, Any]:
         return {
             "models": list(self.models) if self.models is not None else None,

@@ -450,3 +450,12 @@ def test_stack_name_target_reads_the_table_and_models_from_the_stack(monkeypatch
                 cloudformation=cfn,
             )
         assert refused == 2 and "not allowed by this gateway" in err.getvalue()
+
+
+def test_an_expired_key_is_refused_by_the_invoke_function_too(cli: Any, context: Any, call_invoke: Any) -> None:
+    """API Gateway may cache the authorizer's "allow" past the expiry: the invoke function checks it again."""
+    key = managed(cli, context, "--expires", (NOW.date() + timedelta(days=1)).isoformat())
+    limits = json.loads(key["context"]["limits"])
+    key["context"]["limits"] = json.dumps({**limits, "expiresAt": int(NOW.timestamp()) - 1})
+    status, _, body = chat(call_invoke, key)
+    assert status == 403 and body["error"]["code"] == "key_expired"
