@@ -68,8 +68,9 @@ def admit(model_id: str) -> datetime:
 
 
 def meter(model_id: str, input_tokens: int, output_tokens: int, counted_at: datetime) -> None:
-    """Per-key metrics for every key; usage items for managed keys. The answer exists already: a failure to
-    record is logged and counted (UsageRecordErrors), never turned into an error for the caller."""
+    """A managed key's usage counters (metrics per key come from the KeyId dimension set, for every key). The
+    answer exists already: a failure to record is logged and counted (UsageRecordErrors), never turned into an
+    error for the caller."""
     who = caller()
     try:
         metering.record(who, model_id, input_tokens, output_tokens, counted_at)
