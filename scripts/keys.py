@@ -77,8 +77,7 @@ def split(value: str) -> list[str]:
 
 
 def local_default_model() -> str:
-    sys.path.insert(0, str(ROOT / "local"))
-    from run import template_default
+    from run import template_default  # local/ is on the path (above)
 
     return template_default("BedrockModelId")
 

@@ -66,8 +66,8 @@ class ManagedKeyStore:
             if not isinstance(error.__context__, KeyError):  # a missing item is a KeyError inside Powertools
                 raise
         if len(self._unknown) >= MAX_NEGATIVE_ENTRIES:
-            self._unknown = {h: t for h, t in self._unknown.items() if t > now} or {}
-            if len(self._unknown) >= MAX_NEGATIVE_ENTRIES:
+            self._unknown = {h: t for h, t in self._unknown.items() if t > now}
+            if len(self._unknown) >= MAX_NEGATIVE_ENTRIES:  # all still fresh: start over rather than grow
                 self._unknown.clear()
         self._unknown[digest] = now + self.negative_age
         return None

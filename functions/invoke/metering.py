@@ -27,6 +27,7 @@ from errors import GatewayError
 
 TABLE_NAME = os.getenv("KEYS_TABLE_NAME", "")
 RETENTION = timedelta(days=400)  # meter items expire (TTL) about 13 months after their month
+BUDGET = "(attribute_not_exists(tokens) OR tokens < :budget)"  # this month's tokens under the monthly budget
 
 
 @cache
@@ -62,6 +63,10 @@ def next_month(now: datetime) -> datetime:
     return (now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=32)).replace(day=1)
 
 
+def retention_ttl(now: datetime) -> dict[str, str]:
+    return n(int((next_month(now) + RETENTION).timestamp()))
+
+
 def n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
@@ -91,29 +96,18 @@ def admit(caller: Caller, now: datetime) -> None:
     if not caller.managed or not caller.limited:
         return
     key = {"pk": {"S": meter_pk(caller.key_id, now)}}
-    limits, values = [], {":one": n(1), ":minute": {"S": minute_of(now)}}
+    clauses, values = ["mid = :minute"], {":one": n(1), ":minute": {"S": minute_of(now)}}
     for attribute, limit, placeholder in (("mreq", caller.rpm, ":rpm"), ("mtok", caller.tpm, ":tpm")):
         if limit is not None:
-            limits.append(f"{attribute} < {placeholder}")
+            clauses.append(f"{attribute} < {placeholder}")
             values[placeholder] = n(limit)
-    budget = "(attribute_not_exists(tokens) OR tokens < :budget)"
     if caller.monthly_tokens is not None:
+        clauses.append(BUDGET)
         values[":budget"] = n(caller.monthly_tokens)
     try:
         for _ in range(3):  # a minute that just started is rolled by whoever comes first: then count again
-            same_minute = " AND ".join(["mid = :minute", *limits] + ([budget] if ":budget" in values else []))
-            try:
-                client().update_item(
-                    TableName=TABLE_NAME,
-                    Key=key,
-                    UpdateExpression="ADD mreq :one",
-                    ConditionExpression=same_minute,
-                    ExpressionAttributeValues={k: v for k, v in values.items()},
-                )
+            if conditional_update(key, "ADD mreq :one", " AND ".join(clauses), values):
                 return
-            except Exception as exc:
-                if not conditional_failure(exc):
-                    raise
             item = client().get_item(TableName=TABLE_NAME, Key=key, ConsistentRead=True).get("Item", {})
             if caller.monthly_tokens is not None and number(item, "tokens") >= caller.monthly_tokens:
                 raise budget_spent(caller, now)
@@ -130,21 +124,21 @@ def admit(caller: Caller, now: datetime) -> None:
 
 def start_minute(caller: Caller, key: dict[str, Any], now: datetime) -> bool:
     """Open this minute's counters with this request as its first; False if another container just did."""
-    values = {
-        ":minute": {"S": minute_of(now)},
-        ":one": n(1),
-        ":zero": n(0),
-        ":ttl": n(int((next_month(now) + RETENTION).timestamp())),
-    }
-    condition = "attribute_not_exists(mid) OR mid <> :minute"
+    values = {":minute": {"S": minute_of(now)}, ":one": n(1), ":zero": n(0), ":ttl": retention_ttl(now)}
+    condition = "(attribute_not_exists(mid) OR mid <> :minute)"
     if caller.monthly_tokens is not None:
-        condition = f"({condition}) AND (attribute_not_exists(tokens) OR tokens < :budget)"
+        condition = f"{condition} AND {BUDGET}"
         values[":budget"] = n(caller.monthly_tokens)
+    return conditional_update(key, "SET mid = :minute, mreq = :one, mtok = :zero, expiresAt = :ttl", condition, values)
+
+
+def conditional_update(key: dict[str, Any], update: str, condition: str, values: dict[str, Any]) -> bool:
+    """One atomic conditional UpdateItem: True if applied, False if its condition did not hold."""
     try:
         client().update_item(
             TableName=TABLE_NAME,
             Key=key,
-            UpdateExpression="SET mid = :minute, mreq = :one, mtok = :zero, expiresAt = :ttl",
+            UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeValues=values,
         )
@@ -193,7 +187,7 @@ def record(caller: Caller, model_id: str, input_tokens: int, output_tokens: int,
             ":i": n(input_tokens),
             ":o": n(output_tokens),
             ":k": {"S": caller.key_id},
-            ":ttl": n(int((next_month(now) + RETENTION).timestamp())),
+            ":ttl": retention_ttl(now),
         },
     )
 

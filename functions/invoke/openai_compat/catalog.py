@@ -23,13 +23,18 @@ def model_list(may_use: Callable[[str], bool]) -> dict[str, Any]:
     return {"object": "list", "data": [model_entry(m) for m in model_ids() if may_use(m)]}
 
 
+def not_found(model_id: str, purpose: str = "") -> GatewayError:
+    """OpenAI's 404 `model_not_found`, which the SDK raises as NotFoundError."""
+    return GatewayError(
+        404,
+        f"The model '{model_id[:200]}' does not exist or is not allowed{purpose} (GET /v1/models lists them).",
+        kind="invalid_request_error",
+        code="model_not_found",
+        param="model",
+    )
+
+
 def retrieve(model_id: str, may_use: Callable[[str], bool]) -> dict[str, Any]:
     if model_id not in model_ids() or not may_use(model_id):
-        raise GatewayError(
-            404,
-            f"The model '{model_id[:200]}' does not exist or is not allowed (GET /v1/models lists them).",
-            kind="invalid_request_error",
-            code="model_not_found",
-            param="model",
-        )
+        raise not_found(model_id)
     return model_entry(model_id)

@@ -13,9 +13,8 @@ from typing import Any
 
 from bedrock import Conversation, Reply
 from config import MAX_STOP_SEQUENCES, settings
-from errors import GatewayError
 
-from . import tools
+from . import catalog, tools
 from .messages import invalid, to_turns
 from .schema import ChatCompletionRequest
 
@@ -71,13 +70,7 @@ def to_plan(request: ChatCompletionRequest) -> ChatPlan:
     if model in settings.embedding_models and model not in settings.allowed_models:
         raise invalid("model", f"'{model}' is an embedding model (POST /v1/embeddings); chat needs a chat model")
     if model not in settings.allowed_models:
-        raise GatewayError(
-            404,
-            f"The model '{model[:200]}' does not exist or is not allowed for chat (GET /v1/models lists them).",
-            kind="invalid_request_error",
-            code="model_not_found",
-            param="model",
-        )
+        raise catalog.not_found(model, " for chat")
     tool_plan = tools.plan(request.tools, request.tool_choice, request.response_format, request.parallel_tool_calls)
     turns = to_turns(request.messages, tools_as_text=not tool_plan.user_tools)
     requested = request.max_completion_tokens or request.max_tokens

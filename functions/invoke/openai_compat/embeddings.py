@@ -16,8 +16,8 @@ from typing import Any
 
 from bedrock import invoke_model
 from config import EMBEDDING_CONCURRENCY, MAX_EMBEDDING_INPUTS, MAX_EMBEDDING_TEXT_CHARS, settings
-from errors import GatewayError
 
+from . import catalog
 from .messages import invalid
 from .schema import EmbeddingRequest
 
@@ -65,13 +65,7 @@ def model_for(request: EmbeddingRequest) -> str:
     if model not in settings.embedding_models:
         if model in settings.allowed_models:
             raise invalid("model", f"'{model}' is a chat model; embeddings need one of the embedding models")
-        raise GatewayError(
-            404,
-            f"The model '{model[:200]}' does not exist or is not allowed for embeddings (GET /v1/models lists them).",
-            kind="invalid_request_error",
-            code="model_not_found",
-            param="model",
-        )
+        raise catalog.not_found(model, " for embeddings")
     return model
 
 
