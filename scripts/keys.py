@@ -2,6 +2,7 @@
 
   keys.py (--local | --stack-name NAME) create NAME [--models a,b] [--rpm N] [--tpm N] [--monthly-tokens N]
                                                  [--expires YYYY-MM-DD] [--description TEXT]
+                                                 [--guardrail ID[:VERSION]]
   keys.py ... list | show NAME | update NAME [options | --clear-models ...] | disable NAME | enable NAME
   keys.py ... revoke NAME | usage [NAME] [--days N]          (--json on any command: one JSON object)
 
@@ -30,6 +31,7 @@ from settings import local_aws_endpoint  # noqa: E402 - local/ is not a package:
 
 KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LIMITS = ("rpm", "tpm", "monthlyTokens")
+GUARDRAIL_VERSION = re.compile(r"DRAFT|[1-9][0-9]{0,7}")
 LOCAL_REGION = "us-east-1"
 
 
@@ -57,6 +59,7 @@ class Target:
             self.where = f"local DynamoDB at {endpoint}"
             self.models = {local_default_model(), *split(env.get("ALLOWED_MODEL_IDS", ""))}
             self.models |= set(split(env.get("EMBEDDING_MODEL_IDS", "")))
+            self.guardrails = guardrail_ids(env.get("GUARDRAIL_ID", ""), env.get("KEY_GUARDRAIL_ARNS", ""))
             return
         cloudformation = cloudformation or boto3.client("cloudformation", region_name=args.region)
         stack = cloudformation.describe_stacks(StackName=args.stack_name)["Stacks"][0]
@@ -70,6 +73,12 @@ class Target:
         self.models = {parameters.get("BedrockModelId", ""), *split(parameters.get("AllowedModelIds", ""))}
         self.models |= set(split(parameters.get("EmbeddingModelIds", "")))
         self.models.discard("")
+        self.guardrails = guardrail_ids(parameters.get("GuardrailId", ""), parameters.get("KeyGuardrailArns", ""))
+
+
+def guardrail_ids(default: str, arns: str) -> set[str]:
+    """The guardrails a key may name: the default's id, and the ids ending KeyGuardrailArns."""
+    return ({default} | {arn.rsplit("/", 1)[-1] for arn in split(arns)}) - {""}
 
 
 def split(value: str) -> list[str]:
@@ -148,7 +157,17 @@ def limits_from(args: argparse.Namespace, target: Target, policy: dict[str, Any]
         policy["expiresAt"] = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
     if args.description is not None:
         policy["description"] = args.description[:500]
-    for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt", "description"):
+    if args.guardrail is not None:
+        guardrail_id, _, version = args.guardrail.partition(":")
+        if guardrail_id not in target.guardrails:
+            raise KeysError(
+                f"--guardrail: '{guardrail_id}' is not allowed by this gateway (GuardrailId and KeyGuardrailArns "
+                f"allow: {', '.join(sorted(target.guardrails)) or 'none'})"
+            )
+        if version and not GUARDRAIL_VERSION.fullmatch(version):
+            raise KeysError("--guardrail: the version must be DRAFT or a number, as in ID:1")
+        policy["guardrail"] = f"{guardrail_id}:{version or 'DRAFT'}"
+    for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt", "description", "guardrail"):
         if getattr(args, f"clear_{name}", False):
             policy[name] = None
     return policy
@@ -166,6 +185,7 @@ def create(target: Target, args: argparse.Namespace) -> dict[str, Any]:
         "tpm": None,
         "monthlyTokens": None,
         "expiresAt": None,
+        "guardrail": None,
         "disabled": False,
         "description": "",
         "createdAt": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -254,6 +274,8 @@ def show(policy: dict[str, Any]) -> str:
     )
     limits = ", ".join(f"{name}={policy[name]}" for name in LIMITS if policy.get(name) is not None) or "no limits"
     models = ",".join(policy["models"]) if policy.get("models") else "all models"
+    if policy.get("guardrail"):
+        models += f", guardrail {policy['guardrail']}"
     state = "DISABLED" if policy.get("disabled") else "enabled"
     return f"{policy['keyId']:<24} {state:<8} {limits:<40} {models} (expires {expires}) {policy.get('description', '')}"
 
@@ -292,8 +314,11 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--monthly-tokens", type=int, help="tokens per calendar month (UTC)")
         command.add_argument("--expires", help="YYYY-MM-DD: the key stops working at 00:00 UTC that day")
         command.add_argument("--description", help="who holds it, what for")
+        command.add_argument(
+            "--guardrail", help="ID[:VERSION]: a Bedrock guardrail for this key instead of the stack's default"
+        )
         if clearing:
-            for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt", "description"):
+            for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt", "description", "guardrail"):
                 flag = {"monthlyTokens": "monthly-tokens", "expiresAt": "expires"}.get(name, name)
                 command.add_argument(f"--clear-{flag}", dest=f"clear_{name}", action="store_true")
 

@@ -88,5 +88,5 @@ def context_for(policy: dict[str, Any]) -> dict[str, Any]:
     Only strings, numbers and booleans travel there, so the limits go as one JSON string."""
     import json
 
-    limits = {name: policy.get(name) for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt")}
+    limits = {name: policy.get(name) for name in ("models", "rpm", "tpm", "monthlyTokens", "expiresAt", "guardrail")}
     return {"keyId": policy["keyId"], "keyType": "managed", "limits": json.dumps(limits, separators=(",", ":"))}

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import warnings
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -20,6 +21,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import guardrails
 import metering
 from bedrock import Conversation, Reply, converse
 from caller import Caller
@@ -88,7 +90,8 @@ def count_failure(model_id: str, err: GatewayError) -> None:
 
 
 def call_model(conversation: Conversation) -> Reply:
-    """Converse plus the key's checks, metrics and logs every model call gets."""
+    """Converse plus the key's checks, guardrail, metrics and logs every model call gets."""
+    conversation = replace(conversation, guardrail=guardrails.for_key(caller().guardrail))
     counted_at = admit(conversation.model_id)
     try:
         reply = converse(conversation)
@@ -99,15 +102,31 @@ def call_model(conversation: Conversation) -> Reply:
     metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=reply.latency_ms)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=reply.input_tokens)
     metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=reply.output_tokens)
-    meter(reply.model_id, reply.input_tokens, reply.output_tokens, counted_at)
+    metrics.add_metric(name="CacheReadInputTokens", unit=MetricUnit.Count, value=reply.cache_read_tokens)
+    metrics.add_metric(name="CacheWriteInputTokens", unit=MetricUnit.Count, value=reply.cache_write_tokens)
+    meter(reply.model_id, reply.prompt_tokens, reply.output_tokens, counted_at)
+    if reply.stop_reason == "guardrail_intervened":
+        metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
+        # That it happened and which policies acted (with trace on); never the text that was blocked.
+        logger.warning(
+            "Guardrail intervened",
+            extra={
+                "model_id": reply.model_id,
+                "guardrail_id": conversation.guardrail.id if conversation.guardrail else None,
+                "policies": guardrails.policies_that_acted(reply.guardrail_trace),
+            },
+        )
     logger.info(
         "Model answered",
         extra={
             "model_id": reply.model_id,
             "stop_reason": reply.stop_reason,
             "input_tokens": reply.input_tokens,
+            "cache_read_tokens": reply.cache_read_tokens,
+            "cache_write_tokens": reply.cache_write_tokens,
             "output_tokens": reply.output_tokens,
             "tool_calls": len(reply.tool_uses),
+            "reasoning_chars": len(reply.reasoning_text),
         },
     )
     return reply

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import caching
+import reasoning
 from config import EMBEDDING_CONCURRENCY, settings
 from errors import from_botocore
+from guardrails import Guardrail
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class Conversation:
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)
     tool_config: dict[str, Any] | None = None  # Converse toolConfig: {"tools": [...], "toolChoice": {...}}
+    guardrail: Guardrail | None = None  # set per caller (app.call_model): the key's own or the stack's
+    cache: bool = True  # cache points where the model supports them (and PROMPT_CACHING is not off)
+    reasoning_budget: int | None = None  # extended thinking: tokens on top of max_tokens
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,19 @@ class Reply:
     total_tokens: int
     latency_ms: int
     tool_uses: tuple[ToolUse, ...] = ()
+    reasoning: tuple[dict[str, Any], ...] = ()  # Converse reasoningContent blocks, signatures included
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    guardrail_trace: dict[str, Any] | None = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token, cached or not (what OpenAI calls prompt_tokens, and what key budgets count)."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def reasoning_text(self) -> str:
+        return reasoning.text_of(self.reasoning)
 
 
 @cache
@@ -65,7 +84,9 @@ def client() -> Any:
 
 
 def converse_arguments(conversation: Conversation) -> dict[str, Any]:
-    inference: dict[str, Any] = {"maxTokens": conversation.max_tokens or settings.max_output_tokens}
+    # The thinking budget comes on top: MaxOutputTokens keeps meaning the visible answer.
+    answer_tokens = conversation.max_tokens or settings.max_output_tokens
+    inference: dict[str, Any] = {"maxTokens": answer_tokens + (conversation.reasoning_budget or 0)}
     if conversation.temperature is not None:
         inference["temperature"] = conversation.temperature
     if conversation.top_p is not None:
@@ -77,10 +98,18 @@ def converse_arguments(conversation: Conversation) -> dict[str, Any]:
         "messages": conversation.messages,
         "inferenceConfig": inference,
     }
-    if conversation.system:
-        arguments["system"] = [{"text": text} for text in conversation.system]
-    if conversation.tool_config:
-        arguments["toolConfig"] = conversation.tool_config
+    system = [{"text": text} for text in conversation.system]
+    tool_config = conversation.tool_config
+    if conversation.cache and settings.prompt_caching:
+        system, tool_config = caching.with_cache_points(conversation.model_id, system, tool_config)
+    if system:
+        arguments["system"] = system
+    if tool_config:
+        arguments["toolConfig"] = tool_config
+    if conversation.guardrail:
+        arguments["guardrailConfig"] = conversation.guardrail.converse_config()
+    if conversation.reasoning_budget:
+        arguments["additionalModelRequestFields"] = reasoning.request_fields(conversation.reasoning_budget)
     return arguments
 
 
@@ -105,6 +134,10 @@ def converse(conversation: Conversation) -> Reply:
             for b in blocks
             if "toolUse" in b
         ),
+        reasoning=tuple(b["reasoningContent"] for b in blocks if "reasoningContent" in b),
+        cache_read_tokens=usage.get("cacheReadInputTokens", 0),
+        cache_write_tokens=usage.get("cacheWriteInputTokens", 0),
+        guardrail_trace=response.get("trace"),
     )
 
 

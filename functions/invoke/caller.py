@@ -18,6 +18,7 @@ class Caller:
     tpm: int | None = None
     monthly_tokens: int | None = None
     expires_at: int | None = None
+    guardrail: str | None = None  # "id:version": replaces the stack's default guardrail for this key
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Caller:
@@ -36,6 +37,7 @@ class Caller:
             tpm=limits.get("tpm"),
             monthly_tokens=limits.get("monthlyTokens"),
             expires_at=limits.get("expiresAt"),
+            guardrail=limits.get("guardrail"),
         )
 
     @property
@@ -67,4 +69,5 @@ class Caller:
             "tpm": self.tpm,
             "monthlyTokens": self.monthly_tokens,
             "expiresAt": self.expires_at,
+            "guardrail": self.guardrail,
         }

@@ -26,6 +26,15 @@ MAX_EMBEDDING_INPUTS = 96
 MAX_EMBEDDING_TEXT_CHARS = 50_000  # Titan v2 takes up to 8k tokens (~50k characters); Cohere 2,048 characters
 EMBEDDING_CONCURRENCY = 16  # also the client's connection pool size: one wave for a 16-input request
 
+# Reasoning (extended thinking): Claude's minimum budget, and the budget each OpenAI reasoning_effort asks for
+# (clamped to MAX_REASONING_TOKENS). The budget comes on top of the answer's max tokens.
+MIN_REASONING_TOKENS = 1024
+EFFORT_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+
+# Prompt caching: where cache points go is decided on an estimate (no tokenizer in the function): ~4 characters
+# per token for English text and JSON. A cache point below the model's minimum is merely not used by Bedrock.
+CHARS_PER_TOKEN = 4
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -36,6 +45,12 @@ class Settings:
     connect_timeout: float
     read_timeout: float
     max_attempts: int
+    guardrail_id: str  # GUARDRAIL_ID: empty means no default guardrail
+    guardrail_version: str
+    guardrail_trace: bool
+    key_guardrails: tuple[str, ...]  # KEY_GUARDRAIL_ARNS: guardrails a managed key may name instead of the default
+    prompt_caching: bool  # PROMPT_CACHING=auto|off
+    max_reasoning_tokens: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,6 +64,12 @@ class Settings:
             connect_timeout=float(os.getenv("BEDROCK_CONNECT_TIMEOUT", "2")),
             read_timeout=float(os.getenv("BEDROCK_READ_TIMEOUT", "11")),
             max_attempts=int(os.getenv("BEDROCK_MAX_ATTEMPTS", "2")),
+            guardrail_id=os.getenv("GUARDRAIL_ID", "").strip(),
+            guardrail_version=os.getenv("GUARDRAIL_VERSION", "").strip() or "DRAFT",
+            guardrail_trace=os.getenv("GUARDRAIL_TRACE", "disabled") == "enabled",
+            key_guardrails=tuple(split_ids(os.getenv("KEY_GUARDRAIL_ARNS", ""))),
+            prompt_caching=os.getenv("PROMPT_CACHING", "auto") != "off",
+            max_reasoning_tokens=max(int(os.getenv("MAX_REASONING_TOKENS", "8192")), MIN_REASONING_TOKENS),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from config import RETRY_AFTER_SECONDS
@@ -48,6 +49,12 @@ BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
     "AccessDeniedException": (502, "The gateway is not allowed to use this model.", "upstream_error"),
     "ResourceNotFoundException": (502, "The gateway could not reach this model.", "upstream_error"),
 }
+# A guardrail that does not exist or that IAM does not allow is the operator's configuration, not the caller's
+# request: whatever code Bedrock uses for it, the caller gets a 502 and the log gets Bedrock's reason.
+GUARDRAIL_MISCONFIGURED = (502, "The gateway's guardrail could not be applied.", "upstream_error")
+GUARDRAIL_CODES = ("ValidationException", "ResourceNotFoundException", "AccessDeniedException")
+MAX_REASON_CHARS = 500  # Bedrock's own reason for a ValidationException, passed on (it describes the request)
+ACCOUNT_DETAILS = re.compile(r"arn:\S+|\b\d{12}\b")  # ARNs and account ids stay in the logs
 READ_TIMEOUT = (504, "The model took too long to answer.", "timeout_error")
 CONNECTION_FAILED = (503, "The model service could not be reached; retry later.", "service_unavailable")
 UNEXPECTED = (500, "Internal error.", "api_error")
@@ -65,9 +72,15 @@ def from_botocore(exc: Exception) -> GatewayError:
 
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        status, message, kind = BEDROCK_ERRORS.get(code, UNEXPECTED)
-        return GatewayError(status, message, kind=kind, detail=f"{code}: {error.get('Message', '')}")
+        code, reason = error.get("Code", ""), str(error.get("Message", ""))
+        if code in GUARDRAIL_CODES and "guardrail" in reason.lower():
+            status, message, kind = GUARDRAIL_MISCONFIGURED
+        else:
+            status, message, kind = BEDROCK_ERRORS.get(code, UNEXPECTED)
+            if code == "ValidationException" and reason:  # e.g. a tampered thinking signature: say which block
+                shown = ACCOUNT_DETAILS.sub("(withheld)", reason)[:MAX_REASON_CHARS]
+                message = f"{message.rstrip('.')}: {shown}"
+        return GatewayError(status, message, kind=kind, detail=f"{code}: {reason}")
     if isinstance(exc, ReadTimeoutError):
         status, message, kind = READ_TIMEOUT
     elif isinstance(exc, (ConnectTimeoutError, ConnectionError, ConnectionClosedError)):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+import reasoning
 from bedrock import Conversation, Reply
 from config import MAX_STOP_SEQUENCES, settings
 
@@ -74,6 +75,11 @@ class Message(BaseModel):
         return {"role": self.role, "content": blocks}
 
 
+class Reasoning(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    budgetTokens: Annotated[int, Field(ge=1)]  # 1024..MaxReasoningTokens, checked with the model (400)
+
+
 class InvokeRequest(BaseModel):
     """Either `prompt` or `messages` (Converse style: starts with user, roles alternate)."""
 
@@ -86,6 +92,8 @@ class InvokeRequest(BaseModel):
     temperature: Annotated[float, Field(ge=0, le=1)] | None = None
     topP: Annotated[float, Field(ge=0, le=1)] | None = None
     stopSequences: Annotated[list[Text], Field(max_length=MAX_STOP_SEQUENCES)] | None = None
+    cache: bool = True  # false: no prompt-cache points for this request
+    reasoning: Reasoning | None = None  # extended thinking, on models that have it
 
     @field_validator("messages")
     @classmethod
@@ -107,21 +115,36 @@ class InvokeRequest(BaseModel):
             if self.messages
             else [{"role": "user", "content": [{"text": self.prompt}]}]
         )
+        model_id = self.modelId or settings.default_model
+        budget = None
+        if self.reasoning:
+            budget = reasoning.check(
+                model_id,
+                self.reasoning.budgetTokens,
+                param="reasoning.budgetTokens",
+                temperature=self.temperature,
+                top_p=self.topP,
+                forced_tool=None,
+            )
         return Conversation(
-            model_id=self.modelId or settings.default_model,
+            model_id=model_id,
             messages=messages,
             system=[self.system] if self.system else [],
             max_tokens=self.maxTokens,
             temperature=self.temperature,
             top_p=self.topP,
             stop=self.stopSequences or [],
+            cache=self.cache,
+            reasoning_budget=budget,
         )
 
 
 class Usage(BaseModel, defer_build=True):  # response shape: built when first used
-    inputTokens: int
-    outputTokens: int
+    inputTokens: int  # not read from or written to the prompt cache
+    outputTokens: int  # the answer, and the reasoning when there is some
     totalTokens: int
+    cacheReadInputTokens: int = 0
+    cacheWriteInputTokens: int = 0
 
 
 class InvokeResponse(BaseModel, defer_build=True):  # response shape: built when first used
@@ -130,6 +153,7 @@ class InvokeResponse(BaseModel, defer_build=True):  # response shape: built when
     stopReason: str
     usage: Usage
     latencyMs: int
+    reasoning: str | None = None  # the model's thinking, when reasoning was asked for
 
     @classmethod
     def from_reply(cls, reply: Reply) -> InvokeResponse:
@@ -138,9 +162,14 @@ class InvokeResponse(BaseModel, defer_build=True):  # response shape: built when
             output=reply.output,
             stopReason=reply.stop_reason,
             usage=Usage(
-                inputTokens=reply.input_tokens, outputTokens=reply.output_tokens, totalTokens=reply.total_tokens
+                inputTokens=reply.input_tokens,
+                outputTokens=reply.output_tokens,
+                totalTokens=reply.total_tokens,
+                cacheReadInputTokens=reply.cache_read_tokens,
+                cacheWriteInputTokens=reply.cache_write_tokens,
             ),
             latencyMs=reply.latency_ms,
+            reasoning=reply.reasoning_text or None,
         )
 
 

@@ -18,6 +18,8 @@ Deterministic behaviour, so tests can prove the gateway's translation end to end
   `normalize` default true) and Cohere Embed v3 (`texts`, `input_type`; 1024 dimensions): a vector per text
   derived from its SHA-256 (same text -> same vector; unit length when normalised); token count = words, also
   in the `X-Amzn-Bedrock-Input-Token-Count` header as Bedrock sends it. `--embed-delay-ms` delays each call.
+- **Guardrails** (guardrails.py), **cache points** (prompt_cache.py), **thinking** (thinking.py): see each module;
+  README's "Local development" lists them.
 - **Bedrock's server-side rules** (rules.py) answer `ValidationException` with Bedrock's message: roles alternate
   starting with user; a toolResult answers a toolUse of the previous assistant turn; `toolConfig` whenever the
   history holds tool blocks; tool name and id patterns; image formats and size.

@@ -6,6 +6,8 @@ import base64
 import secrets
 from typing import Any
 
+from . import guardrails, thinking
+
 
 def words(text: str) -> int:
     return len(text.split())
@@ -55,8 +57,22 @@ def tools_to_call(body: dict[str, Any], last_user: dict[str, Any], user_text: st
     return [t for t in tools if t["name"] in user_text]
 
 
-def answer(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
+def answer(body: dict[str, Any], model_id: str = "") -> tuple[list[dict[str, Any]], str, dict[str, int]]:
     """(content blocks, stopReason, usage) for a valid Converse request."""
+    content, reason, counts = plain_answer(body)
+    if guardrails.intervention(body) is not None:
+        text = guardrails.BLOCKED_MESSAGE
+        return [{"text": text}], "guardrail_intervened", usage(counts["inputTokens"], words(text))
+    if thinking.budget(body) and "claude" in model_id:
+        last_user = next(m for m in reversed(body["messages"]) if m.get("role") == "user")
+        user_text = " ".join(b["text"] for b in last_user.get("content", []) if "text" in b) or "the tool results"
+        thought = thinking.block(user_text)
+        spent = words(thought["reasoningContent"]["reasoningText"]["text"])
+        return [thought, *content], reason, usage(counts["inputTokens"], counts["outputTokens"] + spent)
+    return content, reason, counts
+
+
+def plain_answer(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str, dict[str, int]]:
     messages = body["messages"]
     config = body.get("inferenceConfig") or {}
     system = [s.get("text", "") for s in body.get("system") or []]

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from . import embeddings, models, rules
+from . import embeddings, guardrails, models, prompt_cache, rules, thinking
 from .eventstream import stream_frames
 
 # model id -> (HTTP status, botocore error code) exactly as Bedrock sends them
@@ -83,7 +83,7 @@ class BedrockHandler(BaseHTTPRequestHandler):
             time.sleep(self.hang_seconds)  # longer than the gateway's local read timeout
         elif model_id in FAULTS:
             status, code = FAULTS[model_id]
-            self._error(status, code, f"Injected {code} for {model_id}")
+            self._error(status, code, f"Injected fault for {model_id}")
             return
         try:
             body = json.loads(raw or b"{}")
@@ -95,25 +95,32 @@ class BedrockHandler(BaseHTTPRequestHandler):
         if operation == "invoke":
             self._invoke_model(model_id, body)
         else:
-            self._converse(body, stream=operation == "converse-stream")
+            self._converse(model_id, body, stream=operation == "converse-stream")
 
-    def _converse(self, body: dict[str, Any], stream: bool) -> None:
-        problem = rules.check_converse(body)
+    def _converse(self, model_id: str, body: dict[str, Any], stream: bool) -> None:
+        problem = rules.check_converse(body) or thinking.check(model_id, body)
         if problem:
             self._error(400, "ValidationException", problem)
             return
-        content, reason, usage = models.answer(body)
+        refused = guardrails.config_error(body)
+        if refused:
+            self._error(*refused)
+            return
+        content, reason, usage = models.answer(body, model_id)
+        usage = prompt_cache.account(body, usage)
+        trace = guardrails.intervention(body)
         if stream:
             self._send(200, stream_frames(content, reason, usage), content_type="application/vnd.amazon.eventstream")
             return
-        self._json(
-            {
-                "output": {"message": {"role": "assistant", "content": content}},
-                "stopReason": reason,
-                "usage": usage,
-                "metrics": {"latencyMs": 1},
-            }
-        )
+        response: dict[str, Any] = {
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": reason,
+            "usage": usage,
+            "metrics": {"latencyMs": 1},
+        }
+        if trace:
+            response["trace"] = trace
+        self._json(response)
 
     def _invoke_model(self, model_id: str, body: dict[str, Any]) -> None:
         if embeddings.family(model_id):

@@ -52,11 +52,17 @@ def test_post_prompt_echoes_with_usage_that_adds_up(api: Api) -> None:
     response = api.invoke({"prompt": "hello gateway world", "maxTokens": 50})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"modelId", "output", "stopReason", "usage", "latencyMs"}
-    assert body["output"] == "echo: hello gateway world"
+    assert set(body) == {"modelId", "output", "stopReason", "usage", "latencyMs", "reasoning"}
+    assert body["output"] == "echo: hello gateway world" and body["reasoning"] is None
     assert body["modelId"] == DEFAULT_MODEL and body["stopReason"] == "end_turn"
     usage = body["usage"]
-    assert usage == {"inputTokens": 3, "outputTokens": 4, "totalTokens": 7}
+    assert usage == {
+        "inputTokens": 3,
+        "outputTokens": 4,
+        "totalTokens": 7,
+        "cacheReadInputTokens": 0,
+        "cacheWriteInputTokens": 0,
+    }
 
 
 @pytest.mark.local_only

@@ -1,18 +1,22 @@
 """langchain-openai against the gateway: invoke, stream, a bind_tools agent loop, with_structured_output with all
-three methods, and OpenAIEmbeddings (check_embedding_ctx_length=False: tiktoken cannot fetch its tables offline)."""
+three methods, OpenAIEmbeddings (check_embedding_ctx_length=False: tiktoken cannot fetch its tables offline),
+guardrails, cached tokens and reasoning (ChatDeepSeek reads reasoning_content, which ChatOpenAI drops)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from discovery import Target
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
+from langchain_deepseek import ChatDeepSeek
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from pydantic import BaseModel, Field
 
 pytestmark = pytest.mark.local_only  # exact answers come from the Bedrock stand-in
+CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"  # reasons (extended thinking) in the local configuration
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +95,37 @@ def test_embeddings(settings: dict[str, Any]) -> None:
     assert [len(v) for v in documents] == [1024, 1024, 1024]
     assert documents[0] == documents[2] != documents[1]
     assert embeddings.embed_query("first document") == pytest.approx(documents[0])
+
+
+# ---- guardrails, prompt caching, reasoning (README: "Guardrails", "Prompt caching", "Reasoning") ------------------
+
+
+def test_guardrail_intervention_is_a_content_filter_finish(llm: ChatOpenAI) -> None:
+    answer = llm.invoke("guardrail-block this")
+    assert answer.content == "Sorry, the model cannot answer this request."
+    assert answer.response_metadata["finish_reason"] == "content_filter"
+
+
+def test_cached_tokens_of_a_repeated_long_system_prompt(llm: ChatOpenAI) -> None:
+    system = SystemMessage(f"Run {uuid.uuid4().hex}. " + " ".join(f"rule{i} applies." for i in range(750)))
+    first = llm.invoke([system, HumanMessage("hello")]).usage_metadata
+    second = llm.invoke([system, HumanMessage("hello")]).usage_metadata
+    assert first and second
+    assert first.get("input_token_details", {}).get("cache_read", 0) == 0
+    assert second.get("input_token_details", {}).get("cache_read") == len(system.content.split())  # type: ignore[union-attr]
+
+
+def test_reasoning_with_chat_openai_and_chat_deepseek(settings: dict[str, Any]) -> None:
+    claude = {**settings, "model": CLAUDE}
+    # ChatOpenAI sends reasoning_effort and keeps the thinking out of the content (it does not read it).
+    assert ChatOpenAI(reasoning_effort="low", **claude).invoke("why").content == "echo: why"
+    # ChatDeepSeek (langchain-deepseek) reads reasoning_content, from the whole answer and from a stream.
+    deepseek = ChatDeepSeek(
+        api_base=settings["base_url"], api_key=settings["api_key"], model=CLAUDE, reasoning_effort="low", max_retries=0
+    )
+    answer = deepseek.invoke("why")
+    assert answer.content == "echo: why"
+    assert answer.additional_kwargs["reasoning_content"] == "thinking about why"
+    chunks = list(deepseek.stream("why stream"))
+    assert "".join(c.additional_kwargs.get("reasoning_content", "") for c in chunks) == "thinking about why stream"
+    assert "".join(str(c.content) for c in chunks) == "echo: why stream"

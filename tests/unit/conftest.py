@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 MAX_OUTPUT_TOKENS = 512
-ALLOWED = "us.amazon.nova-lite-v1:0,fault.throttling"
+ALLOWED = "us.amazon.nova-lite-v1:0,fault.throttling,us.anthropic.claude-sonnet-4-20250514-v1:0"
 EMBEDDING = "amazon.titan-embed-text-v2:0,cohere.embed-english-v3"
 KEYS_TABLE = "bedrock-gateway-keys-test"
 

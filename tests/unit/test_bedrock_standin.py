@@ -325,3 +325,78 @@ def test_converse_stream_frames_tool_use(client: Any) -> None:
     start = next(e["contentBlockStart"] for e in events if "contentBlockStart" in e)
     assert start["start"]["toolUse"]["name"] == "get_time" and start["contentBlockIndex"] == 1
     assert events[-2]["messageStop"]["stopReason"] == "tool_use"
+
+
+# ---- guardrails, prompt caching, thinking ------------------------------------------------------------------------
+
+CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+GUARDRAIL = {"guardrailIdentifier": "localguardrail", "guardrailVersion": "1", "trace": "enabled"}
+
+
+def test_a_guardrail_blocks_its_words_only_when_configured(client: Any) -> None:
+    blocked = converse(client, text="please guardrail-block this", guardrailConfig=GUARDRAIL)
+    assert blocked["stopReason"] == "guardrail_intervened"
+    assert blocked["output"]["message"]["content"] == [{"text": "Sorry, the model cannot answer this request."}]
+    assessment = blocked["trace"]["guardrail"]["inputAssessment"]["localguardrail"]
+    assert assessment["wordPolicy"]["customWords"][0]["action"] == "BLOCKED"
+    assert converse(client, text="please guardrail-block this")["stopReason"] == "end_turn"  # no guardrail
+    assert converse(client, text="strictguardrail-block", guardrailConfig=GUARDRAIL)["stopReason"] == "end_turn"
+    own = {**GUARDRAIL, "guardrailIdentifier": "arn:aws:bedrock:us-east-1:000000000000:guardrail/strictguardrail"}
+    assert converse(client, text="strictguardrail-block", guardrailConfig=own)["stopReason"] == "guardrail_intervened"
+
+
+@pytest.mark.parametrize(
+    ("guardrail_id", "code"), [("missing-one", "ValidationException"), ("denied-one", "AccessDeniedException")]
+)
+def test_guardrails_bedrock_cannot_apply(client: Any, guardrail_id: str, code: str) -> None:
+    with pytest.raises(ClientError) as failure:
+        converse(client, guardrailConfig={**GUARDRAIL, "guardrailIdentifier": guardrail_id})
+    assert failure.value.response["Error"]["Code"] == code and "guardrail" in str(failure.value)
+
+
+def test_cache_points_write_then_read_the_same_prefix(client: Any) -> None:
+    system = [{"text": "unique prefix " + "rule " * 50}, {"cachePoint": {"type": "default"}}]
+    first, second = (converse(client, system=system)["usage"] for _ in range(2))
+    assert (first["cacheWriteInputTokens"], first["cacheReadInputTokens"]) == (52, 0)
+    assert (second["cacheWriteInputTokens"], second["cacheReadInputTokens"]) == (0, 52)
+    assert second["inputTokens"] == 2 and second["totalTokens"] == 2 + 3 + 52
+    assert "cacheReadInputTokens" not in converse(client, system=system[:1])["usage"]
+
+
+def test_thinking_on_claude_is_signed_and_checked_when_sent_back(client: Any) -> None:
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    answer = converse(
+        client, model=CLAUDE, text="why", inferenceConfig={"maxTokens": 2000}, additionalModelRequestFields=thinking
+    )
+    content = answer["output"]["message"]["content"]
+    assert content[0]["reasoningContent"]["reasoningText"]["text"] == "thinking about why"
+    assert content[1] == {"text": "echo: why"}
+    history = [
+        {"role": "user", "content": [{"text": "why"}]},
+        {"role": "assistant", "content": content},
+        {"role": "user", "content": [{"text": "and then"}]},
+    ]
+    assert client.converse(modelId=CLAUDE, messages=history)["stopReason"] == "end_turn"
+    content[0]["reasoningContent"]["reasoningText"]["signature"] = "forged"
+    with pytest.raises(ClientError, match=r"messages\.1\.content\.0: Invalid `signature` in `thinking` block"):
+        client.converse(modelId=CLAUDE, messages=history)
+
+
+@pytest.mark.parametrize(
+    ("model", "inference", "budget", "message"),
+    [
+        ("amazon.nova-micro-v1:0", {"maxTokens": 2000}, 1024, "extraneous key [thinking]"),
+        (CLAUDE, {"maxTokens": 2000}, 100, "greater than or equal to 1024"),
+        (CLAUDE, {"maxTokens": 1000}, 1024, "`max_tokens` must be greater than `thinking.budget_tokens`"),
+        (CLAUDE, {"maxTokens": 2000, "temperature": 0.5}, 1024, "`temperature` may only be set to 1"),
+    ],
+)
+def test_thinking_rules(client: Any, model: str, inference: dict[str, Any], budget: int, message: str) -> None:
+    with pytest.raises(ClientError) as failure:
+        converse(
+            client,
+            model=model,
+            inferenceConfig=inference,
+            additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": budget}},
+        )
+    assert message in failure.value.response["Error"]["Message"]

@@ -10,6 +10,7 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 from conftest import MAX_OUTPUT_TOKENS, converse_response, http_event
 
 DEFAULT_MODEL = "amazon.nova-micro-v1:0"
+CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
 
 
 def expected_converse(
@@ -41,8 +42,15 @@ def test_post_prompt_answers_with_exactly_the_documented_shape(bedrock: Any, cal
         "modelId": DEFAULT_MODEL,
         "output": "Hi there",
         "stopReason": "end_turn",
-        "usage": {"inputTokens": 7, "outputTokens": 3, "totalTokens": 10},
+        "usage": {
+            "inputTokens": 7,
+            "outputTokens": 3,
+            "totalTokens": 10,
+            "cacheReadInputTokens": 0,
+            "cacheWriteInputTokens": 0,
+        },
         "latencyMs": 42,
+        "reasoning": None,
     }
 
 
@@ -92,7 +100,7 @@ def test_models_lists_default_first(call_invoke: Any) -> None:
     assert status == 200
     assert body == {
         "default": DEFAULT_MODEL,
-        "models": [DEFAULT_MODEL, "us.amazon.nova-lite-v1:0", "fault.throttling"],
+        "models": [DEFAULT_MODEL, "us.amazon.nova-lite-v1:0", "fault.throttling", CLAUDE],
         "embeddingModels": ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"],
     }
 

@@ -161,6 +161,7 @@ def test_authorizer_finds_a_managed_key_by_hash_and_passes_its_limits(cli: Any, 
         "tpm": None,
         "monthlyTokens": None,
         "expiresAt": None,
+        "guardrail": None,
     }
 
 
@@ -459,3 +460,18 @@ def test_an_expired_key_is_refused_by_the_invoke_function_too(cli: Any, context:
     key["context"]["limits"] = json.dumps({**limits, "expiresAt": int(NOW.timestamp()) - 1})
     status, _, body = chat(call_invoke, key)
     assert status == 403 and body["error"]["code"] == "key_expired"
+
+
+def test_a_key_may_name_an_allowed_guardrail_which_reaches_the_invoke_function(
+    cli: Any, context: Any, call_invoke: Any, capsys: Any
+) -> None:
+    status, _ = cli("create", "team-g", "--guardrail", "notallowed:1")
+    assert status != 0 and "--guardrail: 'notallowed' is not allowed" in capsys.readouterr().err
+    status, created = cli("create", "team-g", "--guardrail", "strictguardrail:2")  # KEY_GUARDRAIL_ARNS in env.json
+    assert status == 0 and created["guardrail"] == "strictguardrail:2"
+    decision = authorize(created["token"], context)
+    assert json.loads(decision["context"]["limits"])["guardrail"] == "strictguardrail:2"
+    # this unit environment allows no key guardrail: the invoke function refuses before any model call
+    status, _, body = chat(call_invoke, decision)
+    assert status == 403 and body["error"]["code"] == "guardrail_not_allowed"
+    assert cli("update", "team-g", "--clear-guardrail")[1]["guardrail"] is None

@@ -63,7 +63,12 @@ def test_completion_maps_roles_and_answers_in_openai_shape(bedrock: Any, call_in
             "logprobs": None,
         }
     ]
-    assert body["usage"] == {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
+    assert body["usage"] == {
+        "prompt_tokens": 9,
+        "completion_tokens": 2,
+        "total_tokens": 11,
+        "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+    }
 
 
 @pytest.mark.parametrize(
@@ -157,6 +162,7 @@ def test_model_list_in_openai_shape(call_invoke: Any) -> None:
         DEFAULT_MODEL,
         "us.amazon.nova-lite-v1:0",
         "fault.throttling",
+        "us.anthropic.claude-sonnet-4-20250514-v1:0",
         "amazon.titan-embed-text-v2:0",
         "cohere.embed-english-v3",
     ]

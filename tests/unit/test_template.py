@@ -256,3 +256,29 @@ def test_both_functions_know_the_table_and_the_authorizer_its_cache(cfn: dict[st
     invoke = cfn["Resources"]["InvokeFunction"]["Properties"]["Environment"]["Variables"]
     assert authorizer["KEYS_TABLE_NAME"] == invoke["KEYS_TABLE_NAME"] == "KeysTable.Ref"
     assert authorizer["KEY_CACHE_SECONDS"] == 60
+
+
+def test_guardrail_permission_only_when_configured_and_scoped_to_exactly_those_guardrails(cfn: dict[str, Any]) -> None:
+    applies = [s for s in statements(cfn, "InvokeFunctionRole") if "bedrock:ApplyGuardrail" in as_list(s["Action"])]
+    assert applies == []  # defaults: no guardrail, no ApplyGuardrail at all
+    key_arn = "arn:aws:bedrock:eu-west-1:111122223333:guardrail/strict1"
+    configured = translated({"GuardrailId": "gr1abc", "GuardrailVersion": "2", "KeyGuardrailArns": key_arn})
+    granted = {s["Sid"]: s for s in statements(configured, "InvokeFunctionRole")}
+    assert granted["ApplyTheDefaultGuardrail"]["Action"] == "bedrock:ApplyGuardrail"
+    assert granted["ApplyTheDefaultGuardrail"]["Resource"] == "arn:aws:bedrock:eu-west-1:111122223333:guardrail/gr1abc"
+    assert as_list(granted["ApplyTheGuardrailsKeysMayName"]["Resource"]) == [key_arn]
+    variables = resource(configured, "AWS::Lambda::Function", "InvokeFunction")["Environment"]["Variables"]
+    assert (variables["GUARDRAIL_ID"], variables["GUARDRAIL_VERSION"], variables["GUARDRAIL_TRACE"]) == (
+        "gr1abc",
+        "2",
+        "disabled",
+    )
+    assert variables["KEY_GUARDRAIL_ARNS"] == key_arn
+
+
+def test_caching_and_reasoning_settings_reach_the_function(cfn: dict[str, Any]) -> None:
+    variables = resource(cfn, "AWS::Lambda::Function", "InvokeFunction")["Environment"]["Variables"]
+    assert (variables["PROMPT_CACHING"], str(variables["MAX_REASONING_TOKENS"])) == ("auto", "8192")
+    off = translated({"PromptCaching": "off", "MaxReasoningTokens": "2048"})
+    variables = resource(off, "AWS::Lambda::Function", "InvokeFunction")["Environment"]["Variables"]
+    assert (variables["PROMPT_CACHING"], str(variables["MAX_REASONING_TOKENS"])) == ("off", "2048")

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import capabilities
+import reasoning
 from bedrock import Conversation, Reply
 from config import MAX_STOP_SEQUENCES, settings
 
@@ -36,7 +38,6 @@ NEUTRAL_ONLY: dict[str, tuple[Any, str]] = {
     "logprobs": (lambda v: not v, "Bedrock's Converse API returns no log probabilities"),
     "top_logprobs": (lambda v: v is None, "Bedrock's Converse API returns no log probabilities"),
     "modalities": (lambda v: v in (None, ["text"]), "only text output is supported"),
-    "reasoning_effort": (lambda v: v is None, "reasoning is not supported by this gateway yet"),
     "verbosity": (lambda v: v is None, "Bedrock's Converse API has no verbosity setting"),
     "audio": (lambda v: v is None, "audio output is not supported"),
     "prediction": (lambda v: v is None, "predicted outputs are not supported"),
@@ -72,8 +73,24 @@ def to_plan(request: ChatCompletionRequest) -> ChatPlan:
     if model not in settings.allowed_models:
         raise catalog.not_found(model, " for chat")
     tool_plan = tools.plan(request.tools, request.tool_choice, request.response_format, request.parallel_tool_calls)
-    turns = to_turns(request.messages, tools_as_text=not tool_plan.user_tools)
+    turns = to_turns(
+        request.messages, tools_as_text=not tool_plan.user_tools, thinking=capabilities.of(model).reasoning
+    )
     requested = request.max_completion_tokens or request.max_tokens
+    budget = reasoning.effort_budget(request.reasoning_effort)
+    if budget is not None:
+        choice = (tool_plan.config or {}).get("toolChoice") or {}
+        forced = (
+            "response_format" if tool_plan.response_tool else "tool_choice" if set(choice) & {"any", "tool"} else None
+        )
+        reasoning.check(
+            model,
+            budget,
+            param="reasoning_effort",
+            temperature=request.temperature,
+            top_p=request.top_p,
+            forced_tool=forced,
+        )
     conversation = Conversation(
         model_id=model,
         messages=turns.turns,
@@ -83,6 +100,8 @@ def to_plan(request: ChatCompletionRequest) -> ChatPlan:
         top_p=request.top_p,
         stop=stop_sequences(request.stop),
         tool_config=tool_plan.config,
+        cache=request.cache is not False,
+        reasoning_budget=budget,
     )
     return ChatPlan(
         conversation=conversation,
@@ -118,6 +137,9 @@ def completion(reply: Reply, plan: ChatPlan, request_id: str) -> dict[str, Any]:
         finish = "stop"
     if message["content"] is None and not calls:
         message["content"] = ""
+    if reply.reasoning:  # never mixed into content; the signed blocks go back with the next request (tool use)
+        message["reasoning_content"] = reply.reasoning_text
+        message["thinking_blocks"] = reasoning.to_openai(reply.reasoning)
     return {
         "id": f"chatcmpl-{request_id}",
         "object": "chat.completion",
@@ -125,8 +147,12 @@ def completion(reply: Reply, plan: ChatPlan, request_id: str) -> dict[str, Any]:
         "model": reply.model_id,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": {
-            "prompt_tokens": reply.input_tokens,
+            "prompt_tokens": reply.prompt_tokens,  # cached or not, as OpenAI counts them
             "completion_tokens": reply.output_tokens,
-            "total_tokens": reply.total_tokens,
+            "total_tokens": reply.prompt_tokens + reply.output_tokens,
+            "prompt_tokens_details": {
+                "cached_tokens": reply.cache_read_tokens,
+                "cache_write_tokens": reply.cache_write_tokens,
+            },
         },
     }

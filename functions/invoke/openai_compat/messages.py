@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import reasoning
 from config import IMAGE_FORMATS, MAX_IMAGE_BYTES, MAX_IMAGES, TOOL_NAME_PATTERN
 from errors import GatewayError
 
@@ -44,9 +45,11 @@ class Translation:
             self.turns.append({"role": role, "content": blocks})
 
 
-def to_turns(messages: list[ChatMessage], tools_as_text: bool) -> Translation:
+def to_turns(messages: list[ChatMessage], tools_as_text: bool, thinking: bool = False) -> Translation:
     """Translate the history. With `tools_as_text`, earlier tool calls and results become plain text, so the
-    request needs no toolConfig (Bedrock demands one whenever tool blocks are present) and no tool can be called."""
+    request needs no toolConfig (Bedrock demands one whenever tool blocks are present) and no tool can be called.
+    With `thinking` (the model reasons), assistant thinking_blocks go back as they came; other models cannot
+    read them, and they only ever carry the model's own earlier reasoning, so they are left out."""
     out = Translation()
     calls: dict[str, str] = {}  # tool_call_id -> tool name, from earlier assistant messages
     for i, message in enumerate(messages):
@@ -56,9 +59,10 @@ def to_turns(messages: list[ChatMessage], tools_as_text: bool) -> Translation:
                 raise invalid(f"{where}.{name}", "is not supported by this gateway; send null or leave it out")
         if message.role != "tool" and message.tool_call_id is not None:
             raise invalid(f"{where}.tool_call_id", "is only allowed on messages with role 'tool'")
-        if message.role != "assistant" and (message.tool_calls or message.refusal is not None):
-            field_name = "tool_calls" if message.tool_calls else "refusal"
-            raise invalid(f"{where}.{field_name}", "is only allowed on assistant messages")
+        for field_name in ("tool_calls", "refusal", "reasoning_content", "thinking_blocks"):
+            value = getattr(message, field_name)
+            if message.role != "assistant" and (value if field_name == "tool_calls" else value is not None):
+                raise invalid(f"{where}.{field_name}", "is only allowed on assistant messages")
         if message.role in ("system", "developer"):
             text = "".join(part["text"] for part in content_parts(message.content, where, images=False))
             if text.strip():
@@ -77,7 +81,9 @@ def to_turns(messages: list[ChatMessage], tools_as_text: bool) -> Translation:
                     blocks.append({"text": part["text"]})
             out.add("user", [b for b in blocks if "image" in b or b["text"].strip()])
         elif message.role == "assistant":
-            out.add("assistant", assistant_blocks(message, where, calls, out, tools_as_text))
+            thought = reasoning.from_openai(message.thinking_blocks, f"{where}.thinking_blocks")
+            blocks = assistant_blocks(message, where, calls, out, tools_as_text)
+            out.add("assistant", [*thought, *blocks] if thinking and blocks else blocks)
         else:
             out.add("user", [tool_result(message, where, calls, out, tools_as_text)])
     if not out.turns or out.turns[0]["role"] != "user":

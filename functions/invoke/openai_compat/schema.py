@@ -39,6 +39,25 @@ CONTENT_SCHEMA = {
     ]
 }
 
+THINKING_BLOCK = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "type": {"const": "thinking"},
+                "thinking": {"type": "string"},
+                "signature": {"type": "string"},
+            },
+            "required": ["type", "thinking", "signature"],
+        },
+        {
+            "type": "object",
+            "properties": {"type": {"const": "redacted_thinking"}, "data": {"type": "string"}},
+            "required": ["type", "data"],
+        },
+    ]
+}
+
 Content = Annotated[Any, WithJsonSchema(CONTENT_SCHEMA)]
 Nullable = Annotated[Any, WithJsonSchema({})]  # refused unless null; any JSON is read
 
@@ -66,6 +85,10 @@ class ChatMessage(BaseModel, defer_build=True):
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
     refusal: str | None = None  # an earlier assistant refusal, sent back as its text
+    # An earlier answer's reasoning: the signed thinking_blocks go back to the model (tool use needs them);
+    # reasoning_content is their readable text, which the model does not take back (it is not signed).
+    reasoning_content: str | None = None
+    thinking_blocks: Annotated[Any, WithJsonSchema({"type": "array", "items": THINKING_BLOCK})] = None
     # What the SDK's own message objects carry when a client appends them to the history; refused unless null.
     annotations: Nullable = None
     audio: Nullable = None
@@ -152,6 +175,8 @@ class ChatCompletionRequest(BaseModel, defer_build=True):
     tool_choice: Annotated[Any, WithJsonSchema(TOOL_CHOICE_SCHEMA)] = None
     parallel_tool_calls: bool | None = None
     response_format: Annotated[Any, WithJsonSchema(RESPONSE_FORMAT_SCHEMA)] = None
+    reasoning_effort: str | None = None  # low | medium | high (a thinking budget) or none
+    cache: bool | None = None  # gateway extension (extra_body): false puts no prompt-cache points
     # Honoured only at their neutral value; anything else is refused with a 400 that names the field.
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
@@ -159,7 +184,6 @@ class ChatCompletionRequest(BaseModel, defer_build=True):
     logprobs: bool | None = None
     top_logprobs: int | None = None
     modalities: list[str] | None = None
-    reasoning_effort: str | None = None
     verbosity: str | None = None
     audio: Nullable = None
     prediction: Nullable = None

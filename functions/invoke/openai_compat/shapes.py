@@ -19,11 +19,20 @@ class ToolCallOut(BaseModel, defer_build=True):
     function: FunctionCallOut
 
 
+class ThinkingBlock(BaseModel, defer_build=True):
+    type: Literal["thinking", "redacted_thinking"]
+    thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None  # redacted_thinking: base64
+
+
 class ChatChoiceMessage(BaseModel, defer_build=True):
     role: Literal["assistant"]
     content: str | None
     refusal: None = None
     tool_calls: list[ToolCallOut] | None = None
+    reasoning_content: str | None = None  # reasoning_effort: the model's thinking, never part of content
+    thinking_blocks: list[ThinkingBlock] | None = None  # send back unchanged on the assistant message (tool use)
 
 
 class ChatChoice(BaseModel, defer_build=True):
@@ -33,10 +42,16 @@ class ChatChoice(BaseModel, defer_build=True):
     logprobs: None = None
 
 
+class PromptTokensDetails(BaseModel, defer_build=True):
+    cached_tokens: int  # read from the prompt cache
+    cache_write_tokens: int  # written to it (gateway extension)
+
+
 class ChatUsage(BaseModel, defer_build=True):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails
 
 
 class ChatCompletion(BaseModel, defer_build=True):

@@ -36,6 +36,13 @@ class ChunkEncoder:
     def text(self, text: str) -> str:
         return self.chunk({"content": text})
 
+    def reasoning(self, text: str) -> str:
+        return self.chunk({"reasoning_content": text})
+
+    def thinking_blocks(self, blocks: list[dict[str, Any]]) -> str:
+        """Complete signed blocks (once each block has ended), for clients that send them back for tool use."""
+        return self.chunk({"thinking_blocks": blocks})
+
     def tool_call_start(self, call_id: str, name: str) -> str:
         index = self.tool_indexes.setdefault(call_id, len(self.tool_indexes))
         call = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
@@ -60,6 +67,10 @@ def from_completion(completion: dict[str, Any], include_usage: bool) -> str:
     choice = completion["choices"][0]
     message = choice["message"]
     events = [encoder.role()]
+    if message.get("reasoning_content"):
+        events.append(encoder.reasoning(message["reasoning_content"]))
+    if message.get("thinking_blocks"):
+        events.append(encoder.thinking_blocks(message["thinking_blocks"]))
     if message.get("content"):
         events.append(encoder.text(message["content"]))
     for call in message.get("tool_calls") or []:
