@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import warnings
-from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -21,23 +16,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import guardrails
 import metering
-from bedrock import Conversation, Reply, converse
+import model_calls
+from bedrock import Conversation, Reply
 from caller import Caller
 from config import MAX_BODY_BYTES, MAX_QUERY_TEXT, settings
 from errors import GatewayError, error_body, field_errors, openai_error_body
 from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
+from observability import add_dimension_sets, logger, metrics
 from openai_compat import catalog, chat, embeddings, shapes, streaming
 from openai_compat.schema import ChatCompletionRequest, EmbeddingRequest
 
-logger = Logger()
-# One EMF document per request, published by ModelId, by service alone (what the alarms and the dashboard read),
-# and by KeyId for every key, root or managed (requests per key = the SampleCount of InputTokens by KeyId).
-metrics = Metrics()
-SERVICE = os.getenv("POWERTOOLS_SERVICE_NAME", "bedrock-gateway")
-# /health and rejected requests publish no metric by design: Powertools would warn about each such flush.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
 app = APIGatewayHttpResolver(enable_validation=True)
 
 ERRORS = {
@@ -54,96 +43,23 @@ def caller() -> Caller:
     return app.context["caller"]
 
 
-def admit(model_id: str) -> datetime:
-    """The key's model list and limits, before any paid call. Returns the time the request was counted at."""
-    who = caller()
-    who.check_model(model_id)
-    now = metering.utcnow()
-    who.check_expiry(now.timestamp())  # exact even while API Gateway still caches the authorizer's "allow"
-    try:
-        metering.admit(who, now)
-    except GatewayError as err:
-        if err.status == 503:
-            metrics.add_metric(name="KeyStoreErrors", unit=MetricUnit.Count, value=1)
-        raise
-    return now
-
-
-def meter(model_id: str, input_tokens: int, output_tokens: int, counted_at: datetime) -> None:
-    """A managed key's usage counters (metrics per key come from the KeyId dimension set, for every key). The
-    answer exists already: a failure to record is logged and counted (UsageRecordErrors), never turned into an
-    error for the caller."""
-    who = caller()
-    try:
-        metering.record(who, model_id, input_tokens, output_tokens, counted_at)
-    except Exception as exc:
-        metrics.add_metric(name="UsageRecordErrors", unit=MetricUnit.Count, value=1)
-        logger.error("Usage not recorded", extra={"reason": f"{type(exc).__name__}: {exc}"})
-
-
-def count_failure(model_id: str, err: GatewayError) -> None:
-    """Bedrock's throttling and its failures, by model; requests Bedrock refused as invalid (4xx) are not."""
-    name = "BedrockThrottles" if err.status == 429 else "BedrockErrors" if err.status >= 500 else None
-    if name:
-        metrics.add_dimension("ModelId", model_id)
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
 def call_model(conversation: Conversation) -> Reply:
-    """Converse plus the key's checks, guardrail, metrics and logs every model call gets."""
-    conversation = replace(conversation, guardrail=guardrails.for_key(caller().guardrail))
-    counted_at = admit(conversation.model_id)
-    try:
-        reply = converse(conversation)
-    except GatewayError as err:
-        count_failure(conversation.model_id, err)
-        raise
-    metrics.add_dimension("ModelId", reply.model_id)
-    metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=reply.latency_ms)
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=reply.input_tokens)
-    metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=reply.output_tokens)
-    metrics.add_metric(name="CacheReadInputTokens", unit=MetricUnit.Count, value=reply.cache_read_tokens)
-    metrics.add_metric(name="CacheWriteInputTokens", unit=MetricUnit.Count, value=reply.cache_write_tokens)
-    meter(reply.model_id, reply.prompt_tokens, reply.output_tokens, counted_at)
-    if reply.stop_reason == "guardrail_intervened":
-        metrics.add_metric(name="GuardrailInterventions", unit=MetricUnit.Count, value=1)
-        # That it happened and which policies acted (with trace on); never the text that was blocked.
-        logger.warning(
-            "Guardrail intervened",
-            extra={
-                "model_id": reply.model_id,
-                "guardrail_id": conversation.guardrail.id if conversation.guardrail else None,
-                "policies": guardrails.policies_that_acted(reply.guardrail_trace),
-            },
-        )
-    logger.info(
-        "Model answered",
-        extra={
-            "model_id": reply.model_id,
-            "stop_reason": reply.stop_reason,
-            "input_tokens": reply.input_tokens,
-            "cache_read_tokens": reply.cache_read_tokens,
-            "cache_write_tokens": reply.cache_write_tokens,
-            "output_tokens": reply.output_tokens,
-            "tool_calls": len(reply.tool_uses),
-            "reasoning_chars": len(reply.reasoning_text),
-        },
-    )
-    return reply
+    return model_calls.call_model(caller(), conversation)
 
 
 def call_embeddings(request: EmbeddingRequest) -> embeddings.Embedded:
     """Embeddings plus the key's checks, metrics and log line (the texts are never logged)."""
     model = embeddings.model_for(request)
-    counted_at = admit(model)
+    who = caller()
+    counted_at = model_calls.admit(who, model)
     try:
         embedded = embeddings.embed(request, model)
     except GatewayError as err:
-        count_failure(model, err)
+        model_calls.count_failure(model, err)
         raise
     metrics.add_dimension("ModelId", embedded.model_id)
     metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
-    meter(embedded.model_id, embedded.input_tokens, 0, counted_at)
+    model_calls.meter(who, embedded.model_id, embedded.input_tokens, 0, counted_at)
     logger.info(
         "Embeddings answered",
         extra={"model_id": embedded.model_id, "inputs": len(embedded.vectors), "input_tokens": embedded.input_tokens},
@@ -338,8 +254,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         }
     app.append_context(caller=who)
     response = app.resolve(event, context)
-    if metrics.metric_set:  # also by service alone and by key: extra dimension sets of the same EMF document
-        metrics.add_dimensions(service=SERVICE)
-        metrics.add_dimensions(KeyId=who.key_id)
+    add_dimension_sets(who.key_id)
     response.setdefault("headers", {})["x-request-id"] = rid  # the SDK exposes it as response._request_id
     return response

@@ -55,7 +55,9 @@ def echo_model(monkeypatch: pytest.MonkeyPatch) -> None:
         text = conversation.messages[-1]["content"][0]["text"]
         return bedrock.Reply(conversation.model_id, f"echo: {text}", "end_turn", 1, 1, 2, 1)
 
-    monkeypatch.setattr(invoke_app, "converse", converse)
+    import model_calls
+
+    monkeypatch.setattr(model_calls, "converse", converse)
 
 
 def check_clean(response: dict[str, Any]) -> dict[str, Any]:
