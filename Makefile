@@ -33,9 +33,12 @@ validate: setup ## sam validate --lint (offline)
 	@echo "==> sam validate --lint"
 	@$(SAM) validate --lint
 
-security: setup ## checkov over template.yaml: every skipped check is justified next to its resource
-	@echo "==> checkov"
+security: setup ## checkov over template.yaml, also with streaming and a guardrail on (skips are justified inline)
+	@echo "==> checkov (defaults, then with EnableStreaming and a guardrail)"
 	@.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	@mkdir -p .local/checkov && $(VENV_PY) scripts/template_variant.py .local/checkov/template.yaml \
+	  EnableStreaming=true GuardrailId=abc123 KeyGuardrailArns=arn:aws:bedrock:us-east-1:111122223333:guardrail/x1
+	@.venv-checkov/bin/checkov -f .local/checkov/template.yaml --framework cloudformation --compact --quiet --skip-download
 
 lint: setup ## ruff check and format check
 	@echo "==> ruff"

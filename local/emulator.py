@@ -107,9 +107,9 @@ class Pool:
     ready: threading.Condition = field(default_factory=threading.Condition)
 
 
-def environment_for(config: Any, runtime_path: str | None = None) -> dict[str, str]:
+def environment_for(config: Any, runtime_path: str | None = None, stand_in_host: str = "127.0.0.1") -> dict[str, str]:
     """What Lambda would give the function: SAM's resolved variables, pointed at the host's stand-ins."""
-    env = {k: str(v).replace(DOCKER_HOST_ALIAS, "127.0.0.1") for k, v in config.env_vars.resolve().items()}
+    env = {k: str(v).replace(DOCKER_HOST_ALIAS, stand_in_host) for k, v in config.env_vars.resolve().items()}
     if runtime_path:  # the runtime's own packages (boto3), after the function's code as in /var/runtime
         env["PYTHONPATH"] = runtime_path
     env.update(
@@ -185,9 +185,11 @@ class WorkerRuntime:
         max_workers: int = 4,
         init_timeout: float = 30,
         runtime_path: str | None = None,
+        stand_in_host: str = "127.0.0.1",
     ) -> None:
         self.python = python
         self.runtime_path = runtime_path
+        self.stand_in_host = stand_in_host
         self.parity = parity
         self.max_workers = max_workers
         self.init_timeout = init_timeout
@@ -208,7 +210,8 @@ class WorkerRuntime:
             pool.size += 1
         try:
             started = time.monotonic()
-            worker = Worker(self.python, config, environment_for(config, self.runtime_path), self.init_timeout)
+            env = environment_for(config, self.runtime_path, self.stand_in_host)
+            worker = Worker(self.python, config, env, self.init_timeout)
             LOG.info(
                 "%s: new warm worker (pid %s), init %.0f ms",
                 config.name,
@@ -311,6 +314,28 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
 
 
+def invoke_context(template: Path, env_vars: Path | None, overrides: dict[str, str]) -> Any:
+    """SAM's InvokeContext for the template (functions, env vars, parameters), never touching Docker."""
+    from samcli.commands.local.cli_common.invoke_context import InvokeContext
+
+    InvokeContext._get_container_manager = staticmethod(lambda *a, **k: None)  # no Docker here
+    return InvokeContext(
+        template_file=str(template.resolve()),
+        function_identifier=None,
+        env_vars_file=str(env_vars) if env_vars else None,
+        docker_volume_basedir=None,
+        docker_network=None,
+        log_file=None,
+        skip_pull_image=True,
+        debug_ports=None,
+        debug_args=None,
+        debugger_path=None,
+        container_env_vars_file=None,
+        parameter_overrides=overrides,
+        aws_region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    )
+
+
 def serve(
     template: Path,
     env_vars: Path | None,
@@ -322,30 +347,15 @@ def serve(
     runtime_path: str | None = None,
 ) -> None:
     """Blocks until SIGINT/SIGTERM; stops every worker it started."""
-    from samcli.commands.local.cli_common.invoke_context import ContainersMode, InvokeContext
+    from samcli.commands.local.cli_common.invoke_context import ContainersMode
     from samcli.commands.local.lib.local_api_service import LocalApiService
     from samcli.local.docker.exceptions import ProcessSigTermException
 
     ttl = int(parameter_value(template, overrides, "AuthorizerCacheTtl") or 0)
     runtime = WorkerRuntime(python, ApiGatewayParity(ttl), max_workers=max_workers, runtime_path=runtime_path)
-    InvokeContext._get_container_manager = staticmethod(lambda *a, **k: None)  # no Docker here
     base64_when_not_utf8()
     try:
-        with InvokeContext(
-            template_file=str(template.resolve()),
-            function_identifier=None,
-            env_vars_file=str(env_vars) if env_vars else None,
-            docker_volume_basedir=None,
-            docker_network=None,
-            log_file=None,
-            skip_pull_image=True,
-            debug_ports=None,
-            debug_args=None,
-            debugger_path=None,
-            container_env_vars_file=None,
-            parameter_overrides=overrides,
-            aws_region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        ) as context:
+        with invoke_context(template, env_vars, overrides) as context:
             context._lambda_runtimes = {ContainersMode.WARM: runtime, ContainersMode.COLD: runtime}
             LOG.info("Docker-free emulator: authorizer cache %ss, up to %s warm workers per function", ttl, max_workers)
             with contextlib.suppress(KeyboardInterrupt, ProcessSigTermException):  # a requested stop: no traceback

@@ -39,6 +39,25 @@ LOCAL_OVERRIDES = ["Architecture=x86_64", "AuthorizerCacheTtl=2"]
 REGION = "us-east-1"
 LAMBDA_IMAGE = "public.ecr.aws/lambda/python:3.12-x86_64"
 PR_SET_PDEATHSIG = 1
+# SAM CLI ignores template Conditions: given the streaming API's resources it would mount StreamFunction on the
+# HTTP API's /v1/chat/completions. So the HTTP API is served from a template without them (template.yaml in the
+# build dir), and the streaming API (local/stream_api.py) from the whole build (this file).
+STREAMING_TEMPLATE = "template.streaming.yaml"
+STREAMING_CONDITIONS = {"StreamingEnabled", "CreateApiGatewayLogsRole"}
+
+
+def split_streaming_template() -> None:
+    """Keep the whole built template for the streaming API; leave the HTTP API's without the streaming resources."""
+    import yaml
+
+    built = BUILD_DIR / "template.yaml"
+    shutil.copyfile(built, BUILD_DIR / STREAMING_TEMPLATE)
+    template = yaml.safe_load(built.read_text())  # sam build writes plain YAML (long-form intrinsics)
+    for section in ("Resources", "Outputs"):
+        entries = template.get(section) or {}
+        for name in [n for n, e in entries.items() if e.get("Condition") in STREAMING_CONDITIONS]:
+            del entries[name]
+    built.write_text(yaml.safe_dump(template, sort_keys=False))
 
 
 def say(step: str, message: str) -> None:
@@ -162,6 +181,7 @@ class Stack:
 
     def __init__(self, ports: dict[str, int], host: str, token: str, interactive: bool) -> None:
         self.port = ports["LOCAL_API_PORT"]
+        self.stream_port = ports["LOCAL_STREAM_PORT"]
         self.aws_port = ports["LOCAL_AWS_PORT"]
         self.bedrock_port = ports["LOCAL_BEDROCK_PORT"]
         self.host = host  # where the stand-ins listen: loopback, or the Docker bridge in Docker mode
@@ -244,7 +264,7 @@ class Stack:
     # ---- the steps ----------------------------------------------------------------------------------------------
 
     def start_ssm(self) -> None:
-        say("1/4", f"local SSM Parameter Store and DynamoDB (moto) on {self.host}:{self.aws_port}")
+        say("1/5", f"local SSM Parameter Store and DynamoDB (moto) on {self.host}:{self.aws_port}")
         self.start(
             "ssm", [sys.executable, str(ROOT / "local" / "aws_standin.py"), "-H", self.host, "-p", str(self.aws_port)]
         )
@@ -291,13 +311,13 @@ class Stack:
         )
 
     def start_bedrock(self) -> None:
-        say("2/4", f"Bedrock Runtime stand-in on {self.host}:{self.bedrock_port}")
+        say("2/5", f"Bedrock Runtime stand-in on {self.host}:{self.bedrock_port}")
         command = [sys.executable, "-m", "local.bedrock_standin", "--host", self.host, "--port", str(self.bedrock_port)]
         self.start("bedrock", command)
         self.wait_for("bedrock", f"http://{self.host}:{self.bedrock_port}/health", 30)
 
     def build(self, sam: str) -> None:
-        say("3/4", "sam build for x86_64 (first run ~10 s, then cached)")
+        say("3/5", "sam build for x86_64 (first run ~10 s, then cached)")
         started = time.monotonic()
         result = subprocess.run(  # noqa: S603
             [
@@ -332,17 +352,59 @@ class Stack:
                 "if a package was not found, run `make setup` (with network) to refresh .local/wheelhouse; "
                 "otherwise fix the error above and run again",
             )
+        split_streaming_template()
         # sam reads samconfig.toml from the template's folder: with a copy beside the built template,
         # `sam local invoke -t .aws-sam/local-build/template.yaml` gets the local settings (env.json, x86_64,
         # --skip-pull-image) exactly as README.md shows it.
         shutil.copyfile(ROOT / "samconfig.toml", BUILD_DIR / "samconfig.toml")
         print(f"    built in {time.monotonic() - started:.1f} s", flush=True)
 
+    def start_stream_api(self, docker: bool, sam: str, lambda_python: str) -> None:
+        """The streaming API (REST response streaming) on its own port, in both modes: `sam local` cannot stream,
+        so its functions run as host processes, the streaming one under its own runtime (local/stream_api.py)."""
+        where = "functions as host processes: sam local start-api cannot stream" if docker else "streams as written"
+        say("5/5", f"streaming API on 127.0.0.1:{self.stream_port} ({where})")
+        ttl = next(o.split("=", 1)[1] for o in LOCAL_OVERRIDES if o.startswith("AuthorizerCacheTtl="))
+        command = [
+            str(Path(sam).with_name("python")),
+            str(ROOT / "local" / "stream_api.py"),
+            "--template",
+            str(BUILD_DIR / STREAMING_TEMPLATE),
+            "--env-vars",
+            str(self.env_json),
+            "--port",
+            str(self.stream_port),
+            "--python",
+            lambda_python,
+            "--runtime-path",
+            str(ROOT / ".local" / "lambda-runtime"),
+            "--authorizer-ttl",
+            ttl,
+            "--stand-in-host",
+            self.host,
+            "--parameter-overrides",
+            *LOCAL_OVERRIDES,
+            "EnableStreaming=true",
+        ]
+        self.start("stream", command)
+        self.wait_for_port("stream", self.stream_port, 60)
+
+    def wait_for_port(self, name: str, number: int, timeout: float) -> None:
+        process = self.processes[name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                fail(f"{name} exited with status {process.returncode} while starting", f"read {LOGS / (name + '.log')}")
+            if not port_free(number):
+                return
+            time.sleep(0.2)
+        fail(f"{name} did not listen on port {number} within {timeout:.0f} s", f"see {LOGS / (name + '.log')}")
+
     def start_api(self, sam: str, docker: bool, lambda_python: str) -> None:
         env_vars = str(self.env_json)
         template = str(BUILD_DIR / "template.yaml")
         if docker:
-            say("4/4", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
+            say("4/5", f"sam local start-api (Docker, warm containers) on 127.0.0.1:{self.port}")
             # The Lambda base image: pulled, or built offline when it cannot be (a no-op when present).
             script = ["bash", str(ROOT / "local" / "docker" / "build_base_image.sh")]
             image = subprocess.run(script, cwd=ROOT, check=False)  # noqa: S603 - our own script
@@ -371,7 +433,7 @@ class Stack:
             ]
             timeout = 300
         else:
-            say("4/4", f"SAM's API emulator, no Docker (warm worker processes) on 127.0.0.1:{self.port}")
+            say("4/5", f"SAM's API emulator, no Docker (warm worker processes) on 127.0.0.1:{self.port}")
             command = [
                 str(Path(sam).with_name("python")),
                 str(ROOT / "local" / "emulator.py"),
@@ -414,7 +476,7 @@ def main() -> int:
     use_docker, why = choose_mode(args.mode)
     host = docker_bridge_address() if use_docker else "127.0.0.1"
     for name, number in ports.items():
-        bind = "127.0.0.1" if name == "LOCAL_API_PORT" else host
+        bind = "127.0.0.1" if name in ("LOCAL_API_PORT", "LOCAL_STREAM_PORT") else host
         if not port_free(number, bind):
             fail(
                 f"port {number} ({WHAT[name]}) is already in use",
@@ -439,12 +501,16 @@ def main() -> int:
         )
         stack.build(args.sam)
         stack.start_api(args.sam, use_docker, args.lambda_python)
+        stack.start_stream_api(use_docker, args.sam, args.lambda_python)
         url = f"http://127.0.0.1:{stack.port}"
+        stream_url = f"http://127.0.0.1:{stack.stream_port}"
         print(f"\nReady in {time.monotonic() - started:.1f} s: {url}  (token parameter {stack.parameter})", flush=True)
+        print(f"Streaming API (OpenAI base URL {stream_url}/v1): {stream_url}", flush=True)
         if args.exec:
             env = {
                 **stack.env,
                 "API_URL": url,
+                "STREAMING_API_URL": stream_url,
                 "API_TOKEN": token,
                 "LOCAL_SSM_ENDPOINT": f"http://{host}:{stack.aws_port}",
                 "LOCAL_BEDROCK_ENDPOINT": f"http://{host}:{stack.bedrock_port}",

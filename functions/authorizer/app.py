@@ -1,4 +1,5 @@
-"""Lambda REQUEST authorizer (HTTP API, payload 2.0, simple responses): is the bearer token one of ours?"""
+"""Lambda REQUEST authorizer: is the bearer token one of ours? One decision, two answer shapes: a simple response
+for the HTTP API (payload 2.0) and an IAM policy for the streaming REST API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bearer import MalformedHeaderError, extract_token
+from iam_policy import for_rest_api
 from managed_keys import ManagedKeyStore, context_for, refusal
 from token_store import TokenStore
 
@@ -82,4 +84,7 @@ def authorize_managed(token: str) -> dict[str, Any]:
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return authorize(authorization_header(event))
+    decision = authorize(authorization_header(event))
+    if "methodArn" in event:  # a REST API (the streaming API) wants an IAM policy
+        return for_rest_api(decision, event["methodArn"])
+    return decision

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -18,9 +17,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import metering
 import model_calls
+import request_checks
 from bedrock import Conversation, Reply
 from caller import Caller
-from config import MAX_BODY_BYTES, MAX_QUERY_TEXT, settings
+from config import MAX_QUERY_TEXT, settings
 from errors import GatewayError, error_body, field_errors, openai_error_body
 from models import ErrorResponse, Health, InvokeRequest, InvokeResponse, ModelList, Text
 from observability import add_dimension_sets, logger, metrics
@@ -196,10 +196,7 @@ def invalid_request(exc: RequestValidationError) -> Response:
     fields = field_errors(errors)
     logger.info("Invalid request", extra={"errors": fields})
     if app.current_event.path.startswith("/v1/"):  # OpenAI clients expect 400 for invalid parameters
-        first = fields[0]
-        param = first["field"].removeprefix("body.").removeprefix("body")
-        message = f"{param}: {first['message']}" if param else first["message"]
-        return error_response(GatewayError(400, message, kind="invalid_request_error", param=param or None))
+        return error_response(request_checks.openai_invalid(fields))
     return error_response(GatewayError(422, "Request is invalid.", kind="invalid_request_error"), errors=fields)
 
 
@@ -214,35 +211,13 @@ def unexpected(_: Exception) -> Response:
     return error_response(GatewayError(500, "Internal error."))
 
 
-def precheck(event: dict[str, Any]) -> GatewayError | None:
-    """What API Gateway lets through but the gateway refuses before parsing anything."""
-    body = event.get("body") or ""
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size > MAX_BODY_BYTES:
-        return GatewayError(
-            413, f"Request body is larger than {MAX_BODY_BYTES // 1024 // 1024} MB.", kind="invalid_request_error"
-        )
-    if body and event.get("isBase64Encoded"):  # API Gateway base64-encodes bodies it cannot pass as text
-        try:
-            base64.b64decode(body, validate=True).decode("utf-8")
-        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
-            return GatewayError(400, "Request body is not valid UTF-8 JSON.", kind="invalid_request_error")
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if body and content_type != "application/json":
-        return GatewayError(
-            415, "Send the body as JSON with Content-Type: application/json.", kind="invalid_request_error"
-        )
-    return None
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     who = Caller.from_event(event)
     logger.append_keys(key_id=who.key_id, key_type="managed" if who.managed else "root")
     rid = (event.get("requestContext") or {}).get("requestId") or "-"
-    rejected = precheck(event)
+    rejected = request_checks.precheck(event)
     if rejected:
         logger.warning("Request refused", extra={"status": rejected.status, "reason": rejected.message})
         body = error_payload(event.get("rawPath") or "", rid, rejected)

@@ -1,8 +1,9 @@
-"""The calls this gateway makes: Bedrock Converse and InvokeModel, with deadlines that fit API Gateway's 30 s."""
+"""The calls this gateway makes: Bedrock Converse, ConverseStream and InvokeModel, with deadlines."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -139,6 +140,17 @@ def converse(conversation: Conversation) -> Reply:
         cache_write_tokens=usage.get("cacheWriteInputTokens", 0),
         guardrail_trace=response.get("trace"),
     )
+
+
+def converse_stream(conversation: Conversation) -> Iterator[dict[str, Any]]:
+    """Call ConverseStream: its events, one dict each, as Bedrock sends them. A failure before the first event is
+    a GatewayError here; one after it surfaces while iterating (map it with errors.from_botocore). Closing the
+    iterator closes the connection, which stops the model (and its bill) mid-answer."""
+    try:
+        response = client().converse_stream(**converse_arguments(conversation))
+    except Exception as exc:
+        raise from_botocore(exc) from exc
+    return response["stream"]
 
 
 def invoke_model(model_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:

@@ -22,8 +22,10 @@ class Caller:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Caller:
-        """From requestContext.authorizer.lambda, which only the authorizer (through API Gateway) can set."""
-        context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+        """From the authorizer's context, which only the authorizer (through API Gateway) can set: under
+        requestContext.authorizer.lambda for the HTTP API, directly under requestContext.authorizer for REST."""
+        authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+        context = authorizer.get("lambda") or authorizer
         key_id = str(context.get("keyId") or "-")
         if context.get("keyType") != "managed":
             return cls(key_id=key_id)

@@ -48,6 +48,7 @@ BEDROCK_ERRORS: dict[str, tuple[int, str, str]] = {
     "ServiceUnavailableException": (503, "The model service is unavailable; retry later.", "service_unavailable"),
     "AccessDeniedException": (502, "The gateway is not allowed to use this model.", "upstream_error"),
     "ResourceNotFoundException": (502, "The gateway could not reach this model.", "upstream_error"),
+    "ModelStreamErrorException": (502, "The model's answer stream failed.", "upstream_error"),
 }
 # A guardrail that does not exist or that IAM does not allow is the operator's configuration, not the caller's
 # request: whatever code Bedrock uses for it, the caller gets a 502 and the log gets Bedrock's reason.
@@ -73,6 +74,7 @@ def from_botocore(exc: Exception) -> GatewayError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code, reason = error.get("Code", ""), str(error.get("Message", ""))
+        code = code[:1].upper() + code[1:]  # errors inside a stream are named like its members: throttlingException
         if code in GUARDRAIL_CODES and "guardrail" in reason.lower():
             status, message, kind = GUARDRAIL_MISCONFIGURED
         else:

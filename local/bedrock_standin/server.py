@@ -11,11 +11,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from . import embeddings, guardrails, models, prompt_cache, rules, thinking
-from .eventstream import stream_frames
+from .eventstream import frames
 
 # model id -> (HTTP status, botocore error code) exactly as Bedrock sends them
 FAULTS: dict[str, tuple[int, str]] = {
@@ -30,6 +30,11 @@ FAULTS: dict[str, tuple[int, str]] = {
     "fault.internal": (500, "InternalServerException"),
 }
 HANG_MODEL = "fault.timeout"
+MIDSTREAM_MODEL = "fault.midstream"  # ConverseStream breaks off after a few words (Converse answers normally)
+MIDSTREAM_AFTER_TOKENS = 3
+SLOW_STREAM_WORD = "slow-stream"  # in the user text: ConverseStream waits SLOW_STREAM_DELAY before each token
+SLOW_STREAM_DELAY = 0.05
+STREAM_LOG_SIZE = 50
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 TITAN_REASONS = {"end_turn": "FINISH", "max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}
 
@@ -40,6 +45,11 @@ class BedrockHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as two writes: without this, +40 ms (delayed ACK)
     hang_seconds = 10.0
     embed_delay = 0.0  # seconds each embeddings call waits (benchmarks: a model's latency)
+    token_delay = 0.0  # seconds ConverseStream waits before each token (time-to-first-token measurements)
+    streams: ClassVar[
+        list[dict[str, Any]]
+    ] = []  # the last streams: tokens sent, whether the reader went away (GET /streams)
+    streams_lock = threading.Lock()
 
     def log_message(self, fmt: str, *args: Any) -> None:
         if os.environ.get("STANDIN_VERBOSE"):
@@ -68,6 +78,9 @@ class BedrockHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/health":
             self._send(200, b'{"status": "ok"}')
+        elif self.path == "/streams":  # the stand-in's own report (not Bedrock's): proves a disconnect stopped it
+            with self.streams_lock:
+                self._send(200, json.dumps(self.streams).encode())
         else:
             self._error(404, "UnknownOperationException", "Unknown operation")
 
@@ -97,6 +110,30 @@ class BedrockHandler(BaseHTTPRequestHandler):
         else:
             self._converse(model_id, body, stream=operation == "converse-stream")
 
+    def _stream(self, model_id: str, frames_: Any, delay: float) -> None:
+        """Send frames as they come, chunked, waiting token_delay before each token; stop if the reader left."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", f"standin-{time.monotonic_ns()}")
+        self.end_headers()
+        record = {"modelId": model_id, "tokensSent": 0, "completed": False, "readerLeft": False}
+        with self.streams_lock:
+            self.streams[:] = [*self.streams[-(STREAM_LOG_SIZE - 1) :], record]
+        try:
+            for is_token, frame in frames_:
+                if is_token and delay:
+                    time.sleep(delay)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                self.wfile.flush()
+                record["tokensSent"] += is_token
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            record["completed"] = True
+        except OSError:  # the gateway closed the stream: the model stops writing (and billing)
+            record["readerLeft"] = True
+            self.close_connection = True
+
     def _converse(self, model_id: str, body: dict[str, Any], stream: bool) -> None:
         problem = rules.check_converse(body) or thinking.check(model_id, body)
         if problem:
@@ -110,7 +147,10 @@ class BedrockHandler(BaseHTTPRequestHandler):
         usage = prompt_cache.account(body, usage)
         trace = guardrails.intervention(body)
         if stream:
-            self._send(200, stream_frames(content, reason, usage), content_type="application/vnd.amazon.eventstream")
+            fail_after = MIDSTREAM_AFTER_TOKENS if model_id == MIDSTREAM_MODEL else None
+            slow = SLOW_STREAM_WORD in json.dumps(body.get("messages"))
+            delay = max(self.token_delay, SLOW_STREAM_DELAY) if slow else self.token_delay
+            self._stream(model_id, frames(content, reason, usage, trace, fail_after), delay)
             return
         response: dict[str, Any] = {
             "output": {"message": {"role": "assistant", "content": content}},
@@ -166,10 +206,13 @@ class BedrockHandler(BaseHTTPRequestHandler):
             self._error(400, "ValidationException", "Malformed input request: expected inputText or messages.")
 
 
-def serve(host: str, port: int, hang_seconds: float, embed_delay_ms: float = 0) -> ThreadingHTTPServer:
+def serve(
+    host: str, port: int, hang_seconds: float, embed_delay_ms: float = 0, token_delay_ms: float = 0
+) -> ThreadingHTTPServer:
     """Start in a daemon thread (tests) and return the server; .shutdown() stops it."""
     BedrockHandler.hang_seconds = hang_seconds
     BedrockHandler.embed_delay = embed_delay_ms / 1000
+    BedrockHandler.token_delay = token_delay_ms / 1000
     server = ThreadingHTTPServer((host, port), BedrockHandler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -187,9 +230,16 @@ def main() -> None:
         default=float(os.environ.get("STANDIN_EMBED_DELAY_MS", "0")),
         help="latency of each embeddings call (default: $STANDIN_EMBED_DELAY_MS or 0)",
     )
+    parser.add_argument(
+        "--token-delay-ms",
+        type=float,
+        default=float(os.environ.get("LOCAL_BEDROCK_TOKEN_DELAY_MS", "0")),
+        help="ConverseStream's wait before each token (default: $LOCAL_BEDROCK_TOKEN_DELAY_MS or 0)",
+    )
     args = parser.parse_args()
     BedrockHandler.hang_seconds = args.hang_seconds
     BedrockHandler.embed_delay = args.embed_delay_ms / 1000
+    BedrockHandler.token_delay = args.token_delay_ms / 1000
     server = ThreadingHTTPServer((args.host, args.port), BedrockHandler)
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

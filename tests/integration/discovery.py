@@ -14,6 +14,7 @@ class Target:
     url: str
     token: str
     local: bool  # the local emulation: stand-ins reachable, fault.* models allowlisted
+    stream_url: str | None = None  # the streaming API (EnableStreaming), when there is one
 
 
 class NoTargetError(LookupError):
@@ -28,7 +29,10 @@ def first_token(value: str) -> str:
 
 def discover(env: Mapping[str, str], cloudformation: Any = None, ssm: Any = None) -> Target:
     if env.get("API_URL") and env.get("API_TOKEN"):
-        return Target(env["API_URL"].rstrip("/"), env["API_TOKEN"], local=bool(env.get("LOCAL_SSM_ENDPOINT")))
+        stream = env.get("STREAMING_API_URL", "").rstrip("/") or None
+        return Target(
+            env["API_URL"].rstrip("/"), env["API_TOKEN"], local=bool(env.get("LOCAL_SSM_ENDPOINT")), stream_url=stream
+        )
     stack = env.get("STACK_NAME")
     if not stack:
         raise NoTargetError("set API_URL and API_TOKEN, or STACK_NAME of a deployed stack (or run `make test`)")
@@ -41,7 +45,8 @@ def discover(env: Mapping[str, str], cloudformation: Any = None, ssm: Any = None
         for o in cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
     }
     value = ssm.get_parameter(Name=outputs["TokenParameterName"], WithDecryption=True)["Parameter"]["Value"]
-    return Target(outputs["ApiUrl"].rstrip("/"), first_token(value), local=False)
+    stream = outputs.get("StreamingApiUrl", "").rstrip("/") or None
+    return Target(outputs["ApiUrl"].rstrip("/"), first_token(value), local=False, stream_url=stream)
 
 
 def from_environment() -> Target:

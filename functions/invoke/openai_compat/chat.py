@@ -122,37 +122,48 @@ def stop_sequences(stop: Any) -> list[str]:
     return [s for s in sequences if s]
 
 
+def finish_reason(stop_reason: str, has_calls: bool, structured: bool) -> str:
+    """OpenAI's finish_reason for an answer, buffered or streamed."""
+    if has_calls:
+        return "tool_calls"
+    finish = FINISH_REASONS.get(stop_reason, "stop")
+    if structured or finish == "tool_calls":  # structured output, or only tools parallel_tool_calls left out
+        return "stop"
+    return finish
+
+
+def usage(reply: Reply) -> dict[str, Any]:
+    """OpenAI's usage: prompt_tokens counts every input token, cached or not, as OpenAI does."""
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.output_tokens,
+        "total_tokens": reply.prompt_tokens + reply.output_tokens,
+        "prompt_tokens_details": {
+            "cached_tokens": reply.cache_read_tokens,
+            "cache_write_tokens": reply.cache_write_tokens,
+        },
+    }
+
+
 def completion(reply: Reply, plan: ChatPlan, request_id: str) -> dict[str, Any]:
     """The chat.completion body; streaming re-frames exactly this as chunks."""
     calls, structured = tools.tool_calls(reply, plan.tools)
-    finish = FINISH_REASONS.get(reply.stop_reason, "stop")
     message: dict[str, Any] = {"role": "assistant", "content": reply.output or None, "refusal": None}
     if calls:
         message["tool_calls"] = calls
-        finish = "tool_calls"
     elif structured is not None:
         message["content"] = json.dumps(structured, ensure_ascii=False)
-        finish = "stop"
-    elif finish == "tool_calls":  # the model called only tools that parallel_tool_calls=false left out
-        finish = "stop"
     if message["content"] is None and not calls:
         message["content"] = ""
     if reply.reasoning:  # never mixed into content; the signed blocks go back with the next request (tool use)
         message["reasoning_content"] = reply.reasoning_text
         message["thinking_blocks"] = reasoning.to_openai(reply.reasoning)
+    finish = finish_reason(reply.stop_reason, bool(calls), structured is not None)
     return {
         "id": f"chatcmpl-{request_id}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": reply.model_id,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": reply.prompt_tokens,  # cached or not, as OpenAI counts them
-            "completion_tokens": reply.output_tokens,
-            "total_tokens": reply.prompt_tokens + reply.output_tokens,
-            "prompt_tokens_details": {
-                "cached_tokens": reply.cache_read_tokens,
-                "cache_write_tokens": reply.cache_write_tokens,
-            },
-        },
+        "usage": usage(reply),
     }
