@@ -77,7 +77,10 @@ class LocalRun:
     """`make -s local` in a pseudo-terminal; `output` is everything it printed."""
 
     def __init__(self) -> None:
-        self.ports = {name: free_port() for name in ("LOCAL_API_PORT", "LOCAL_AWS_PORT", "LOCAL_BEDROCK_PORT")}
+        self.ports = {
+            name: free_port()
+            for name in ("LOCAL_API_PORT", "LOCAL_STREAM_PORT", "LOCAL_AWS_PORT", "LOCAL_BEDROCK_PORT")
+        }
         env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "LOCAL_MODE": "no-docker"}
         env.pop("MAKEFLAGS", None)
         env.pop("MAKELEVEL", None)

@@ -67,7 +67,10 @@ def test_bad_port_setting_is_refused(monkeypatch: Any) -> None:
 def test_moved_ports_reach_the_functions(monkeypatch: Any, tmp_path: Path) -> None:
     monkeypatch.setattr(run, "ENV_JSON", tmp_path / "env.json")
     stack = run.Stack(
-        {"LOCAL_API_PORT": 3100, "LOCAL_AWS_PORT": 5600, "LOCAL_BEDROCK_PORT": 5601}, "127.0.0.1", "t", False
+        {"LOCAL_API_PORT": 3100, "LOCAL_STREAM_PORT": 3101, "LOCAL_AWS_PORT": 5600, "LOCAL_BEDROCK_PORT": 5601},
+        "127.0.0.1",
+        "t",
+        False,
     )
     env = json.loads(stack.env_json.read_text())
     assert env["AuthorizerFunction"]["AWS_ENDPOINT_URL_SSM"] == "http://host.docker.internal:5600"

@@ -32,7 +32,11 @@ def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     cfn = transform(template, dict(parameters or {}), NoManagedPolicies())  # as CloudFormation passes them
     evaluate = Evaluator(cfn, parameters or {})
-    return {"Resources": evaluate(cfn["Resources"]), "Outputs": evaluate(cfn["Outputs"])}
+
+    def deployed(section: dict[str, Any]) -> dict[str, Any]:  # what CloudFormation creates: conditions hold
+        return {k: v for k, v in section.items() if "Condition" not in v or evaluate.named_condition(v["Condition"])}
+
+    return {"Resources": evaluate(deployed(cfn["Resources"])), "Outputs": evaluate(deployed(cfn["Outputs"]))}
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +230,7 @@ def test_no_wildcard_resource_for_ssm_or_bedrock(cfn: dict[str, Any]) -> None:
 
 
 def test_outputs(cfn: dict[str, Any]) -> None:
-    assert set(SOURCE["Outputs"]) == {
+    assert set(cfn["Outputs"]) == {
         "ApiUrl",
         "AuthorizerFunctionName",
         "InvokeFunctionName",
@@ -282,3 +286,60 @@ def test_caching_and_reasoning_settings_reach_the_function(cfn: dict[str, Any]) 
     off = translated({"PromptCaching": "off", "MaxReasoningTokens": "2048"})
     variables = resource(off, "AWS::Lambda::Function", "InvokeFunction")["Environment"]["Variables"]
     assert (variables["PROMPT_CACHING"], str(variables["MAX_REASONING_TOKENS"])) == ("off", "2048")
+
+
+STREAMING_RESOURCES = {
+    "StreamingApi",
+    "StreamFunction",
+    "StreamFunctionRole",
+    "StreamLogGroup",
+    "StreamingAccessLogGroup",
+    "ApiGatewayLogsRole",
+    "ApiGatewayAccount",
+}
+
+
+def test_streaming_adds_nothing_while_it_is_off(cfn: dict[str, Any]) -> None:
+    assert not {k for k in cfn["Resources"] if k.startswith(("Streaming", "Stream", "ApiGateway"))}
+    assert "StreamingApiUrl" not in cfn["Outputs"]
+
+
+def test_streaming_api_rest_authorizer_streaming_integration_and_scoped_iam() -> None:
+    on = translated({"EnableStreaming": "true", "AllowedModelIds": "us.amazon.nova-lite-v1:0"})
+    assert set(on["Resources"]) >= STREAMING_RESOURCES
+    body = resource(on, "AWS::ApiGateway::RestApi")["Body"]
+    integration = body["paths"]["/v1/chat/completions"]["post"]["x-amazon-apigateway-integration"]
+    assert integration["responseTransferMode"] == "STREAM"
+    assert integration["uri"].endswith("/2021-11-15/functions/StreamFunction.Arn/response-streaming-invocations")
+    authorizer = body["securityDefinitions"]["StreamingAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request" and authorizer["authorizerResultTtlInSeconds"] == 300
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert "AuthorizerFunction.Arn" in authorizer["authorizerUri"]  # the same function as the HTTP API's
+    stage = resource(on, "AWS::ApiGateway::Stage")
+    assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == 10 and "AccessLogSetting" in stage
+    assert stage["MethodSettings"][0]["LoggingLevel"] == "OFF"  # execution logs would show headers
+    function = on["Resources"]["StreamFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/stream_bootstrap"
+    assert function["Handler"] == "stream_app.handler" and function["Timeout"] == 300
+    granted = {s["Sid"]: s for s in statements(on, "StreamFunctionRole")}
+    streamed = granted["StreamAllowedModelsAndProfiles"]
+    assert streamed["Action"] == "bedrock:InvokeModelWithResponseStream"
+    assert streamed["Resource"] == [
+        "arn:aws:bedrock:*::foundation-model/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*::foundation-model/us.amazon.nova-lite-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:*:*:inference-profile/us.amazon.nova-lite-v1:0",
+    ]
+    through_profiles = granted["StreamFoundationModelsOnlyThroughAllowedProfiles"]
+    assert through_profiles["Condition"]["StringLike"]["bedrock:InferenceProfileArn"]
+    invoke = {s["Sid"] for s in statements(on, "InvokeFunctionRole")}
+    assert not any("Stream" in sid for sid in invoke)  # the buffered function never streams
+    assert (
+        on["Outputs"]["StreamingApiUrl"]["Value"]
+        == "https://StreamingApi.Ref.execute-api.eu-west-1.amazonaws.com/stream"
+    )
+
+
+def test_the_logs_role_can_be_left_to_an_existing_account_setting() -> None:
+    kept = translated({"EnableStreaming": "true", "SetApiGatewayLogsRole": "false"})
+    assert "StreamingApi" in kept["Resources"] and "ApiGatewayAccount" not in kept["Resources"]
