@@ -111,6 +111,7 @@ bench: build ## cold start, warm per-request, SSM calls, package size vs a bare 
 	@rm -f .local/e2e.json; mkdir -p .local
 	@STANDIN_EMBED_DELAY_MS=50 BENCH_REQUESTS=$(if $(BENCH_FAST),50,200) BENCH_E2E_OUT=$(CURDIR)/.local/e2e.json $(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/local_latency.py
 	@BENCH_E2E_OUT=$(CURDIR)/.local/e2e.json $(VENV_PY) bench/bench.py
+	@LOCAL_BEDROCK_TOKEN_DELAY_MS=50 LOCAL_BEDROCK_READ_TIMEOUT=10 $(VENV_PY) local/run.py --sam $(SAM) --mode no-docker --exec $(VENV_PY) bench/ttft.py
 
 clean: ## remove build output and local logs
 	rm -rf .aws-sam .local .pytest_cache .coverage

@@ -204,12 +204,18 @@ class Stack:
         self.env_json = self.write_env_json()
 
     def write_env_json(self) -> Path:
-        """events/env.json with the stand-ins' ports as configured (it names the defaults)."""
+        """events/env.json with the stand-ins' ports as configured (it names the defaults), and the functions'
+        Bedrock read timeout from LOCAL_BEDROCK_READ_TIMEOUT when set (the time-to-first-token benchmark's slow
+        model needs more than the 2 s the tests use)."""
         text = (ROOT / "events" / "env.json").read_text()
         for name, number in (("LOCAL_AWS_PORT", self.aws_port), ("LOCAL_BEDROCK_PORT", self.bedrock_port)):
             text = text.replace(f"{ENV_JSON_HOST}:{DEFAULT_PORTS[name]}", f"{ENV_JSON_HOST}:{number}")
+        settings = json.loads(text)
+        if os.environ.get("LOCAL_BEDROCK_READ_TIMEOUT"):
+            for function in ("InvokeFunction", "StreamFunction"):
+                settings[function]["BEDROCK_READ_TIMEOUT"] = os.environ["LOCAL_BEDROCK_READ_TIMEOUT"]
         ENV_JSON.parent.mkdir(parents=True, exist_ok=True)
-        ENV_JSON.write_text(text)
+        ENV_JSON.write_text(json.dumps(settings, indent=2) + "\n")
         return ENV_JSON
 
     def start(self, name: str, command: list[str], to_terminal: bool = False) -> subprocess.Popen[bytes]:

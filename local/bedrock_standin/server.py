@@ -45,7 +45,7 @@ class BedrockHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as two writes: without this, +40 ms (delayed ACK)
     hang_seconds = 10.0
     embed_delay = 0.0  # seconds each embeddings call waits (benchmarks: a model's latency)
-    token_delay = 0.0  # seconds ConverseStream waits before each token (time-to-first-token measurements)
+    token_delay = 0.0  # seconds per output token: before each ConverseStream delta; Converse waits for all of them
     streams: ClassVar[
         list[dict[str, Any]]
     ] = []  # the last streams: tokens sent, whether the reader went away (GET /streams)
@@ -152,6 +152,7 @@ class BedrockHandler(BaseHTTPRequestHandler):
             delay = max(self.token_delay, SLOW_STREAM_DELAY) if slow else self.token_delay
             self._stream(model_id, frames(content, reason, usage, trace, fail_after), delay)
             return
+        time.sleep(self.token_delay * usage["outputTokens"])  # a whole answer takes as long as its tokens
         response: dict[str, Any] = {
             "output": {"message": {"role": "assistant", "content": content}},
             "stopReason": reason,
