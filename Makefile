@@ -79,6 +79,9 @@ keys: setup ## managed keys: ARGS="--local create team-a --rpm 5" (or --stack-na
 api-url: setup ## print the deployed ApiUrl (STACK_NAME=...)
 	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output ApiUrl
 
+stream-url: setup ## print the deployed StreamingApiUrl (EnableStreaming=true; STACK_NAME=...)
+	@$(VENV_PY) scripts/stack.py --stack-name $(STACK_NAME) --output StreamingApiUrl
+
 deploy: build ## sam deploy with samconfig.toml's SAM_ENV (default|dev|prod)
 	@$(SAM) deploy --config-env $(SAM_ENV)
 

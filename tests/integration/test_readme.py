@@ -129,7 +129,7 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
                         "Properties": {"Name": "/readme/placeholder", "Type": "String", "Value": "x"},
                     }
                 },
-                "Outputs": {"ApiUrl": {"Value": target.url}},
+                "Outputs": {"ApiUrl": {"Value": target.url}, "StreamingApiUrl": {"Value": target.stream_url}},
             }
         ),
     )
@@ -165,7 +165,9 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
     for block in blocks("bash"):
         for command, output in run_block(block, env, state):
             outputs[key(command)] = output
-            if command.startswith("curl"):
+            if command.startswith("curl -sN"):  # a streamed answer: server-sent events to the end
+                assert output.rstrip().endswith("data: [DONE]"), (command, output[-500:])
+            elif command.startswith("curl"):
                 body = json.loads(output)
                 assert "error" not in body and "errors" not in body and "message" not in body, (command, body)
         if (tmp_path / ".bedrock-gateway-token").exists() and not outputs.get("registered"):
@@ -190,7 +192,7 @@ def test_every_readme_command_runs_or_says_why_not(target: Target, aws: str, loc
     }
 
     # The Python blocks, in order, in one interpreter (the second block uses the first one's client).
-    prelude = f"API_URL = {target.url!r}\nTOKEN = {outputs['registered']!r}\n"
+    prelude = f"API_URL = {target.url!r}\nSTREAM_URL = {target.stream_url!r}\nTOKEN = {outputs['registered']!r}\n"
     runner = prelude + "".join(
         f"print({f'@@python block {i}'!r})\nexec(compile({code!r}, 'README block {i}', 'exec'))\n"
         for i, code in enumerate(blocks("python"))
