@@ -42,7 +42,8 @@ def published(lines: list[dict[str, Any]]) -> set[tuple[str, str, frozenset[tupl
 
 @pytest.fixture(scope="module")
 def emitted() -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
-    """Run the invoke function through success, throttling, a Bedrock failure and a key-store failure."""
+    """Run the invoke function through success, a guardrail intervention, throttling, a Bedrock failure and a
+    key-store failure."""
     import io
     from contextlib import redirect_stdout
 
@@ -56,9 +57,10 @@ def emitted() -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
         from conftest import FakeContext
 
         stub.add_response("converse", converse_response())
+        stub.add_response("converse", converse_response("Blocked.", stop="guardrail_intervened"))
         stub.add_client_error("converse", service_error_code="ThrottlingException", http_status_code=429)
         stub.add_client_error("converse", service_error_code="InternalServerException", http_status_code=500)
-        for _ in range(3):
+        for _ in range(4):
             invoke_app.lambda_handler(http_event("POST", "/v1/chat/completions", body), FakeContext())
         managed = http_event("POST", "/v1/chat/completions", body)
         limits = json.dumps({"models": None, "rpm": 5, "tpm": None, "monthlyTokens": None, "expiresAt": None})
@@ -199,6 +201,8 @@ def test_the_dashboard_reads_only_real_metrics(emitted: Any) -> None:
         "Tokens by model",
         "Authorizer denials and key-store errors",
         "Bedrock throttles and errors; Lambda errors and throttles",
+        "Guardrail interventions",
+        "Prompt cache: input tokens read and written",
     ]
     for widget in body["widgets"]:
         rows = widget["properties"]["metrics"]
