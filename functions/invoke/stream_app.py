@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -82,6 +83,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> StreamedResponse:
         plan = chat.to_plan(request)
         if not plan.stream:  # the streaming URL answers stream=false too, in one piece
             completion = chat.completion(model_calls.call_model(who, plan.conversation), plan, rid)
+            flush(who)
             return json_response(200, completion, {"x-request-id": rid})
         conversation, counted_at = model_calls.prepare(who, plan.conversation)
         try:
@@ -107,7 +109,7 @@ def relay(
     plan: chat.ChatPlan,
     encoder: streaming.ChunkEncoder,
     events: Iterator[dict[str, Any]],
-    counted_at: Any,
+    counted_at: datetime,
 ) -> Iterator[bytes]:
     """Each chunk as soon as Bedrock's delta arrives. Closing this generator (the client went away) closes the
     Bedrock stream, which stops the model."""

@@ -250,12 +250,14 @@ def test_a_client_that_goes_away_closes_the_bedrock_stream(scripted: Any, logs: 
     assert stream.closed and "Client disconnected" in logs()
 
 
-def test_stream_false_answers_one_json_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_false_answers_one_json_completion(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     import model_calls
 
     monkeypatch.setattr(model_calls, "converse", lambda c: reply_of([{"text": "whole"}], "end_turn", USAGE))
     response = stream_app.handler(rest_event({**HELLO, "stream": False}), FakeContext())
     assert response.status == 200 and json.loads(body_of(response))["choices"][0]["message"]["content"] == "whole"
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf and emf[-1]["InputTokens"] == [5.0] and emf[-1]["KeyId"] == "default"  # flushed with this request
 
 
 def test_managed_key_context_from_a_rest_event_is_enforced(scripted: Any) -> None:
