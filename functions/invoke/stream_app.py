@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import model_calls
 import request_checks
 from bedrock import Conversation, converse_stream
+from caching import estimate_tokens
 from caller import Caller
 from errors import GatewayError, field_errors, from_botocore, openai_error_body
 from observability import add_dimension_sets, logger, metrics
@@ -123,11 +124,14 @@ def relay(
         yield encoder.done().encode()
     except GeneratorExit:
         logger.warning("Client disconnected: Bedrock stream closed", extra={"model_id": conversation.model_id})
+        if not finished:
+            meter_unfinished(who, conversation, live, counted_at)
         raise
     except Exception as exc:  # after the first byte the status is sent: the error travels as an event
         err = exc if isinstance(exc, GatewayError) else from_botocore(exc)
         if not finished:
             model_calls.count_failure(conversation.model_id, err)
+            meter_unfinished(who, conversation, live, counted_at)
         logger.error("Stream failed", extra={"status": err.status, "reason": err.detail or err.message})
         error = openai_error_body(err.message, err.kind, code=err.code or str(err.status), param=err.param)
         yield encoder.event(error).encode()
@@ -136,6 +140,20 @@ def relay(
         if close:
             close()
         flush(who)
+
+
+def meter_unfinished(who: Caller, conversation: Conversation, live: Relay, counted_at: datetime) -> None:
+    """A stream that ended early (the client left, an error mid-stream) still counts against the key: Bedrock's
+    usage when its metadata came, else an estimate of what was sent and written, so leaving early never escapes a
+    budget."""
+    if live.metadata:
+        reply = live.reply()
+        model_calls.meter(who, reply.model_id, reply.prompt_tokens, reply.output_tokens, counted_at)
+        return
+    sent = estimate_tokens(json.dumps(conversation.messages, default=str) + "".join(conversation.system))
+    written = estimate_tokens(live.written())
+    model_calls.meter(who, conversation.model_id, sent, written, counted_at)
+    logger.info("Usage estimated for an unfinished stream", extra={"input_tokens": sent, "output_tokens": written})
 
 
 def flush(who: Caller) -> None:

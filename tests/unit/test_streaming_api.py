@@ -241,13 +241,38 @@ def test_an_error_after_the_first_chunk_is_an_error_event_and_the_stream_ends(sc
     assert "[DONE]" not in text and rebuilt(text)["content"] == "Hello " and stream.closed
 
 
-def test_a_client_that_goes_away_closes_the_bedrock_stream(scripted: Any, logs: Any) -> None:
+@pytest.fixture
+def metered(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
+    import model_calls
+
+    calls: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(
+        model_calls, "meter", lambda who, model, sent, written, at: calls.append((model, sent, written))
+    )
+    return calls
+
+
+def test_a_client_that_goes_away_closes_the_bedrock_stream(scripted: Any, logs: Any, metered: list[Any]) -> None:
     stream = ScriptedStream(converse_events([{"text": "a long answer " * 10}], "end_turn", USAGE))
     scripted(stream)
-    body = stream_app.handler(rest_event(HELLO), FakeContext()).body
-    next(iter(body))
+    body = iter(stream_app.handler(rest_event(HELLO), FakeContext()).body)
+    for _ in range(6):  # the role chunk, then 5 deltas of 3 characters
+        next(body)
     body.close()  # type: ignore[attr-defined] - what stream_runtime does when a write fails
     assert stream.closed and "Client disconnected" in logs()
+    # no usage from Bedrock yet: what was sent and written so far, estimated at 4 characters a token
+    assert metered == [(NOVA, len(json.dumps([{"role": "user", "content": [{"text": "hi"}]}])) // 4, 15 // 4)]
+
+
+def test_a_stream_that_breaks_off_is_still_metered(scripted: Any, metered: list[Any]) -> None:
+    events = converse_events([{"text": "Hello there"}], "end_turn", USAGE)
+    scripted(ScriptedStream(events, fail_after=len(events) - 1))  # after messageStop, before the metadata
+    b"".join(stream_app.handler(rest_event(HELLO), FakeContext()).body)
+    sent = len(json.dumps([{"role": "user", "content": [{"text": "hi"}]}])) // 4
+    assert metered == [(NOVA, sent, len("Hello there") // 4)]
+    scripted(ScriptedStream([*events, {"metadata": {"usage": USAGE}}], fail_after=len(events)))
+    b"".join(stream_app.handler(rest_event(HELLO), FakeContext()).body)
+    assert metered[-1] == (NOVA, 5, 4)  # Bedrock's own usage arrived: that is what counts
 
 
 def test_stream_false_answers_one_json_completion(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

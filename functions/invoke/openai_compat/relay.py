@@ -104,6 +104,11 @@ class Relay:
             if "redactedContent" in part:
                 thought["redactedContent"] = thought.get("redactedContent", b"") + part["redactedContent"]
 
+    def written(self) -> str:
+        """Everything the model wrote so far: text, tool inputs, reasoning (for an estimate of its tokens)."""
+        thoughts = (t.get("reasoningText", {}).get("text", "") for t in self.thoughts.values())
+        return "".join(self.texts) + "".join(u["input"] for u in self.uses.values()) + "".join(thoughts)
+
     def reply(self) -> Reply:
         """The answer as Converse would have returned it (for usage, metering, metrics)."""
         usage = self.metadata.get("usage") or {}
