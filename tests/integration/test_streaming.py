@@ -16,21 +16,8 @@ import requests
 from discovery import Target
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
+from test_guardrails_caching_reasoning import CLAUDE, NOVA, WEATHER
 from test_keys import new_key
-
-NOVA = "amazon.nova-micro-v1:0"
-CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
-WEATHER = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather in a city.",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
-
 
 @pytest.fixture(scope="module")
 def stream_url(target: Target) -> str:
