@@ -19,6 +19,7 @@ from langchain_openai import ChatOpenAI
 from test_guardrails_caching_reasoning import CLAUDE, NOVA, WEATHER
 from test_keys import new_key
 
+
 @pytest.fixture(scope="module")
 def stream_url(target: Target) -> str:
     if not target.stream_url:
