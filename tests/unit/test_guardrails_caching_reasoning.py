@@ -133,7 +133,9 @@ def test_the_default_guardrail_and_a_keys_own(settings: Any) -> None:
 def test_policies_that_acted_names_policies_never_text() -> None:
     trace = {
         "guardrail": {
-            "inputAssessment": {"gr1": {"wordPolicy": {"customWords": [{"match": "secret words"}]}}},
+            "inputAssessment": {
+                "gr1": {"wordPolicy": {"customWords": [{"match": "secret words"}]}, "invocationMetrics": {}}
+            },
             "outputAssessments": {"gr1": [{"contentPolicy": {"filters": []}}]},
         }
     }
