@@ -55,7 +55,6 @@ def policies_that_acted(trace: dict[str, Any] | None) -> list[str]:
     guardrail = (trace or {}).get("guardrail") or {}
     assessments = [*(guardrail.get("inputAssessment") or {}).values()]
     assessments += [a for outputs in (guardrail.get("outputAssessments") or {}).values() for a in outputs]
-    return sorted(  # an assessment also carries invocationMetrics: only the *Policy entries are policies
-        {name for assessment in assessments if isinstance(assessment, dict) for name in assessment}
-        - {"invocationMetrics"}
-    )
+    # an assessment also carries invocationMetrics and the like: only the *Policy entries are policies
+    names = {name for assessment in assessments if isinstance(assessment, dict) for name in assessment}
+    return sorted(name for name in names if name.endswith("Policy"))
