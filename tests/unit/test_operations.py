@@ -98,6 +98,16 @@ def metric_exists(namespace: str, name: str, dimensions: dict[str, str], emitted
     if namespace == "AWS/Lambda":
         (function,) = [v.removesuffix(".Ref") for k, v in dimensions.items() if k == "FunctionName"]
         return resources[function]["Type"] == "AWS::Lambda::Function" and name in {"Errors", "Throttles", "Duration"}
+    if namespace == "AWS/ApiGateway" and "ApiName" in dimensions:  # the streaming REST API: by name and stage
+        api = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::ApiGateway::RestApi")
+        stage = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::ApiGateway::Stage")
+        return dimensions == {"ApiName": api["Name"], "Stage": stage["StageName"]} and name in {
+            "Count",
+            "4XXError",
+            "5XXError",
+            "Latency",
+            "IntegrationLatency",
+        }
     if namespace == "AWS/ApiGateway":
         return dimensions == {"ApiId": "HttpApi.Ref"} and name in {
             "Count",
@@ -159,6 +169,15 @@ def test_every_alarm_reads_a_metric_that_exists(emitted: Any) -> None:
         assert "Check first" in alarm["AlarmDescription"], name
         for namespace, metric, dimensions in alarm_metrics(alarm):
             assert metric_exists(namespace, metric, dimensions, emitted, cfn), (name, namespace, metric, dimensions)
+
+
+def test_the_streaming_api_has_its_alarm_only_when_it_exists(emitted: Any) -> None:
+    assert "StreamingErrorsAlarm" not in alarms(translated())
+    cfn = translated({"EnableStreaming": "true"})
+    alarm = alarms(cfn)["StreamingErrorsAlarm"]
+    assert "Check first" in alarm["AlarmDescription"] and alarm["AlarmName"] == "gw-streaming-errors"
+    for namespace, metric, dimensions in alarm_metrics(alarm):
+        assert metric_exists(namespace, metric, dimensions, emitted, cfn), (namespace, metric, dimensions)
 
 
 def test_no_alarm_action_without_a_topic() -> None:
