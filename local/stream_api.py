@@ -276,7 +276,13 @@ def serve(args: argparse.Namespace) -> None:
     server = StreamingApiServer((args.host, args.port), api)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=server.shutdown).start())
-    LOG.info("streaming API on http://%s:%s/%s-less paths %s", args.host, args.port, STAGE, sorted(api.routes))
+    LOG.info(
+        "streaming API on http://%s:%s (no /%s stage prefix locally): %s",
+        args.host,
+        args.port,
+        STAGE,
+        sorted(api.routes),
+    )
     try:
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import metering
@@ -45,26 +44,6 @@ def caller() -> Caller:
 
 def call_model(conversation: Conversation) -> Reply:
     return model_calls.call_model(caller(), conversation)
-
-
-def call_embeddings(request: EmbeddingRequest) -> embeddings.Embedded:
-    """Embeddings plus the key's checks, metrics and log line (the texts are never logged)."""
-    model = embeddings.model_for(request)
-    who = caller()
-    counted_at = model_calls.admit(who, model)
-    try:
-        embedded = embeddings.embed(request, model)
-    except GatewayError as err:
-        model_calls.count_failure(model, err)
-        raise
-    metrics.add_dimension("ModelId", embedded.model_id)
-    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
-    model_calls.meter(who, embedded.model_id, embedded.input_tokens, 0, counted_at)
-    logger.info(
-        "Embeddings answered",
-        extra={"model_id": embedded.model_id, "inputs": len(embedded.vectors), "input_tokens": embedded.input_tokens},
-    )
-    return embedded
 
 
 def reject_unknown_query_parameters(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
@@ -149,7 +128,7 @@ def chat_completions(body: ChatCompletionRequest) -> Response[str]:
     responses=shapes.responses(shapes.EmbeddingList),
 )
 def create_embeddings(body: EmbeddingRequest) -> dict[str, Any]:
-    return embeddings.response(call_embeddings(body), body.encoding_format)
+    return embeddings.response(model_calls.call_embeddings(caller(), body), body.encoding_format)
 
 
 @app.get("/v1/models", summary="OpenAI-compatible model list", responses=shapes.responses(shapes.OpenAIModelList))

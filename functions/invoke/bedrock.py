@@ -54,6 +54,30 @@ class Reply:
     cache_write_tokens: int = 0
     guardrail_trace: dict[str, Any] | None = None
 
+    @classmethod
+    def from_converse(cls, model_id: str, response: dict[str, Any]) -> Reply:
+        """From Converse's response, or one a stream was assembled into (openai_compat/relay.py)."""
+        usage = response.get("usage") or {}
+        blocks = response["output"]["message"]["content"]
+        return cls(
+            model_id=model_id,
+            output="".join(block.get("text", "") for block in blocks),
+            stop_reason=response.get("stopReason", ""),
+            input_tokens=usage.get("inputTokens", 0),
+            output_tokens=usage.get("outputTokens", 0),
+            total_tokens=usage.get("totalTokens", 0),
+            latency_ms=(response.get("metrics") or {}).get("latencyMs", 0),
+            tool_uses=tuple(
+                ToolUse(id=b["toolUse"]["toolUseId"], name=b["toolUse"]["name"], input=b["toolUse"].get("input"))
+                for b in blocks
+                if "toolUse" in b
+            ),
+            reasoning=tuple(b["reasoningContent"] for b in blocks if "reasoningContent" in b),
+            cache_read_tokens=usage.get("cacheReadInputTokens", 0),
+            cache_write_tokens=usage.get("cacheWriteInputTokens", 0),
+            guardrail_trace=response.get("trace"),
+        )
+
     @property
     def prompt_tokens(self) -> int:
         """Every input token, cached or not (what OpenAI calls prompt_tokens, and what key budgets count)."""
@@ -120,26 +144,7 @@ def converse(conversation: Conversation) -> Reply:
         response = client().converse(**converse_arguments(conversation))
     except Exception as exc:
         raise from_botocore(exc) from exc
-    usage = response.get("usage", {})
-    blocks = response["output"]["message"]["content"]
-    return Reply(
-        model_id=conversation.model_id,
-        output="".join(block.get("text", "") for block in blocks),
-        stop_reason=response.get("stopReason", ""),
-        input_tokens=usage.get("inputTokens", 0),
-        output_tokens=usage.get("outputTokens", 0),
-        total_tokens=usage.get("totalTokens", 0),
-        latency_ms=response.get("metrics", {}).get("latencyMs", 0),
-        tool_uses=tuple(
-            ToolUse(id=b["toolUse"]["toolUseId"], name=b["toolUse"]["name"], input=b["toolUse"].get("input"))
-            for b in blocks
-            if "toolUse" in b
-        ),
-        reasoning=tuple(b["reasoningContent"] for b in blocks if "reasoningContent" in b),
-        cache_read_tokens=usage.get("cacheReadInputTokens", 0),
-        cache_write_tokens=usage.get("cacheWriteInputTokens", 0),
-        guardrail_trace=response.get("trace"),
-    )
+    return Reply.from_converse(conversation.model_id, response)
 
 
 def converse_stream(conversation: Conversation) -> Iterator[dict[str, Any]]:

@@ -1,19 +1,24 @@
-"""What every model call gets, buffered or streamed: the key's checks and counters, its guardrail, metrics and
-one log line. The HTTP adapters (app.py, stream_app.py) call these; nothing here knows about HTTP."""
+"""What every model call gets, buffered, streamed or embedding: the key's checks and counters, its guardrail,
+metrics and one log line. The HTTP adapters (app.py, stream_app.py) call these; nothing here knows about HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 import guardrails
 import metering
-from bedrock import Conversation, Reply, converse
+from bedrock import Conversation, Reply, converse, converse_stream
 from caller import Caller
 from errors import GatewayError
 from observability import logger, metrics
+
+if TYPE_CHECKING:
+    from openai_compat.embeddings import Embedded
 
 
 def admit(who: Caller, model_id: str) -> datetime:
@@ -100,3 +105,36 @@ def call_model(who: Caller, conversation: Conversation) -> Reply:
         raise
     answered(who, conversation, reply, counted_at)
     return reply
+
+
+def open_stream(who: Caller, conversation: Conversation) -> tuple[Conversation, datetime, Iterator[dict[str, Any]]]:
+    """ConverseStream, up to its first event: failures before it keep their status. The caller relays the events
+    and calls answered() (or meter() for a stream cut short) when it ends."""
+    conversation, counted_at = prepare(who, conversation)
+    try:
+        events = converse_stream(conversation)
+    except GatewayError as err:
+        count_failure(conversation.model_id, err)
+        raise
+    return conversation, counted_at, events
+
+
+def call_embeddings(who: Caller, request: Any) -> Embedded:
+    """Embeddings with the key's checks and counters, metrics and a log line (the texts are never logged)."""
+    from openai_compat import embeddings  # the streaming function never embeds: it does not import this
+
+    model = embeddings.model_for(request)
+    counted_at = admit(who, model)
+    try:
+        embedded = embeddings.embed(request, model)
+    except GatewayError as err:
+        count_failure(model, err)
+        raise
+    metrics.add_dimension("ModelId", embedded.model_id)
+    metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=embedded.input_tokens)
+    meter(who, embedded.model_id, embedded.input_tokens, 0, counted_at)
+    logger.info(
+        "Embeddings answered",
+        extra={"model_id": embedded.model_id, "inputs": len(embedded.vectors), "input_tokens": embedded.input_tokens},
+    )
+    return embedded

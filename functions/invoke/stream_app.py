@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import model_calls
 import request_checks
-from bedrock import Conversation, converse_stream
+from bedrock import Conversation
 from caching import estimate_tokens
 from caller import Caller
 from errors import GatewayError, field_errors, from_botocore, openai_error_body
@@ -65,7 +65,7 @@ def parse(event: dict[str, Any]) -> Any:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             raise GatewayError(400, "Request body is not valid JSON.", kind="invalid_request_error") from None
-        fields = field_errors([{**e, "loc": ("body", *e.get("loc", ()))} for e in errors])
+        fields = field_errors(errors)
         logger.info("Invalid request", extra={"errors": fields})
         raise request_checks.openai_invalid(fields) from None
 
@@ -86,12 +86,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> StreamedResponse:
             completion = chat.completion(model_calls.call_model(who, plan.conversation), plan, rid)
             flush(who)
             return json_response(200, completion, {"x-request-id": rid})
-        conversation, counted_at = model_calls.prepare(who, plan.conversation)
-        try:
-            events = converse_stream(conversation)
-        except GatewayError as err:
-            model_calls.count_failure(conversation.model_id, err)
-            raise
+        conversation, counted_at, events = model_calls.open_stream(who, plan.conversation)
     except GatewayError as err:
         flush(who)
         return error_response(err, rid)

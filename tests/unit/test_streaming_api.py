@@ -64,13 +64,7 @@ def converse_events(content: list[dict[str, Any]], stop: str, usage: dict[str, i
 def reply_of(content: list[dict[str, Any]], stop: str, usage: dict[str, int]) -> bedrock.Reply:
     """What bedrock.converse builds from the same answer, unstreamed."""
     response = {"output": {"message": {"content": content}}, "stopReason": stop, "usage": usage, "metrics": {}}
-    stub = type("Client", (), {"converse": lambda self, **_: response})()
-    original = bedrock.client
-    bedrock.client = lambda: stub  # type: ignore[assignment]
-    try:
-        return bedrock.converse(bedrock.Conversation(model_id=NOVA, messages=[]))
-    finally:
-        bedrock.client = original  # type: ignore[assignment]
+    return bedrock.Reply.from_converse(NOVA, response)
 
 
 def rebuilt(events: str) -> dict[str, Any]:
@@ -194,7 +188,9 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Any:
                 raise stream
             return stream
 
-        monkeypatch.setattr(stream_app, "converse_stream", converse_stream)
+        import model_calls
+
+        monkeypatch.setattr(model_calls, "converse_stream", converse_stream)
 
     return install
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import reasoning
-from bedrock import Reply, ToolUse
+from bedrock import Reply
 
 from . import chat
 from .streaming import ChunkEncoder
@@ -24,11 +24,10 @@ class Relay:
         self.plan = plan
         self.encoder = encoder
         self.model_id = model_id
-        self.texts: list[str] = []
+        # The answer's content blocks as Converse returns them (a tool's input stays JSON text until reply()).
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.kinds: dict[int, str] = {}  # toolUse block index -> call | structured | skipped
         self.held: list[str] = []  # with a response tool: text waits until the answer shows what it is
-        self.kinds: dict[int, str] = {}  # block index -> call | structured | skipped | reasoning
-        self.uses: dict[int, dict[str, Any]] = {}  # toolUse blocks: id, name, input (JSON text so far)
-        self.thoughts: dict[int, dict[str, Any]] = {}  # reasoningContent blocks as Converse returns them
         self.calls = 0
         self.structured = False
         self.stop_reason = ""
@@ -46,10 +45,9 @@ class Relay:
         elif "contentBlockDelta" in event:
             yield from self.delta(event["contentBlockDelta"])
         elif "contentBlockStop" in event:
-            index = event["contentBlockStop"].get("contentBlockIndex", 0)
-            if self.kinds.get(index) == "reasoning":
-                thought = self.thoughts[index]
-                yield self.encoder.thinking_blocks(reasoning.to_openai((thought,)))
+            block = self.blocks.get(event["contentBlockStop"].get("contentBlockIndex", 0)) or {}
+            if "reasoningContent" in block:
+                yield self.encoder.thinking_blocks(reasoning.to_openai((block["reasoningContent"],)))
         elif "messageStop" in event:
             self.stop_reason = event["messageStop"].get("stopReason", "")
             if self.held and not self.structured:
@@ -64,7 +62,7 @@ class Relay:
         index = start.get("contentBlockIndex", 0)
         if not use:
             return
-        self.uses[index] = {"id": use["toolUseId"], "name": use["name"], "input": ""}
+        self.blocks[index] = {"toolUse": {"toolUseId": use["toolUseId"], "name": use["name"], "input": ""}}
         if use["name"] == self.plan.tools.response_tool:
             self.kinds[index] = "structured"
             self.structured = True
@@ -78,59 +76,52 @@ class Relay:
     def delta(self, block: dict[str, Any]) -> Iterator[str]:
         index, delta = block.get("contentBlockIndex", 0), block.get("delta") or {}
         if "text" in delta:
-            self.texts.append(delta["text"])
+            self.blocks.setdefault(index, {"text": ""})["text"] += delta["text"]
             if self.plan.tools.response_tool:
                 self.held.append(delta["text"])
             elif delta["text"]:
                 yield self.encoder.text(delta["text"])
-        elif "toolUse" in delta and index in self.uses:
+        elif "toolUse" in delta and index in self.kinds:
+            use = self.blocks[index]["toolUse"]
             fragment = delta["toolUse"].get("input", "")
-            self.uses[index]["input"] += fragment
-            kind = self.kinds.get(index)
-            if kind == "structured" and fragment:
+            use["input"] += fragment
+            if self.kinds[index] == "structured" and fragment:
                 yield self.encoder.text(fragment)
-            elif kind == "call" and fragment:
-                yield self.encoder.tool_arguments(self.uses[index]["id"], fragment)
+            elif self.kinds[index] == "call" and fragment:
+                yield self.encoder.tool_arguments(use["toolUseId"], fragment)
         elif "reasoningContent" in delta:
-            self.kinds[index] = "reasoning"
-            thought = self.thoughts.setdefault(index, {})
+            thought = self.blocks.setdefault(index, {"reasoningContent": {}})["reasoningContent"]
             part = delta["reasoningContent"]
-            if "text" in part:
+            if "text" in part or "signature" in part:
                 text = thought.setdefault("reasoningText", {"text": "", "signature": ""})
-                text["text"] += part["text"]
-                yield self.encoder.reasoning(part["text"])
-            if "signature" in part:
-                thought.setdefault("reasoningText", {"text": "", "signature": ""})["signature"] += part["signature"]
+                text["text"] += part.get("text", "")
+                text["signature"] += part.get("signature", "")
+                if part.get("text"):
+                    yield self.encoder.reasoning(part["text"])
             if "redactedContent" in part:
                 thought["redactedContent"] = thought.get("redactedContent", b"") + part["redactedContent"]
 
     def written(self) -> str:
         """Everything the model wrote so far: text, tool inputs, reasoning (for an estimate of its tokens)."""
-        thoughts = (t.get("reasoningText", {}).get("text", "") for t in self.thoughts.values())
-        return "".join(self.texts) + "".join(u["input"] for u in self.uses.values()) + "".join(thoughts)
+        parts = []
+        for block in self.blocks.values():
+            if "text" in block:
+                parts.append(block["text"])
+            elif "toolUse" in block:
+                parts.append(block["toolUse"]["input"])
+            else:
+                parts.append(block["reasoningContent"].get("reasoningText", {}).get("text", ""))
+        return "".join(parts)
 
     def reply(self) -> Reply:
         """The answer as Converse would have returned it (for usage, metering, metrics)."""
-        usage = self.metadata.get("usage") or {}
-        uses = []
-        for index in sorted(self.uses):
-            use = self.uses[index]
-            try:
-                arguments = json.loads(use["input"] or "{}")
-            except ValueError:
-                arguments = {}
-            uses.append(ToolUse(id=use["id"], name=use["name"], input=arguments))
-        return Reply(
-            model_id=self.model_id,
-            output="".join(self.texts),
-            stop_reason=self.stop_reason,
-            input_tokens=usage.get("inputTokens", 0),
-            output_tokens=usage.get("outputTokens", 0),
-            total_tokens=usage.get("totalTokens", 0),
-            latency_ms=(self.metadata.get("metrics") or {}).get("latencyMs", 0),
-            tool_uses=tuple(uses),
-            reasoning=tuple(self.thoughts[i] for i in sorted(self.thoughts)),
-            cache_read_tokens=usage.get("cacheReadInputTokens", 0),
-            cache_write_tokens=usage.get("cacheWriteInputTokens", 0),
-            guardrail_trace=self.metadata.get("trace"),
-        )
+        content = [self.blocks[index] for index in sorted(self.blocks)]
+        for i, block in enumerate(content):
+            if "toolUse" in block:
+                try:
+                    arguments = json.loads(block["toolUse"]["input"] or "{}")
+                except ValueError:  # cut short mid-argument
+                    arguments = {}
+                content[i] = {"toolUse": {**block["toolUse"], "input": arguments}}
+        response = {"output": {"message": {"content": content}}, "stopReason": self.stop_reason, **self.metadata}
+        return Reply.from_converse(self.model_id, response)
